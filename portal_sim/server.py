@@ -1,0 +1,626 @@
+"""The portal simulator: portal-api.md served over real HTTP, with faults injected on demand.
+
+`PortalSimulator` runs a threaded HTTP/1.1 server (keep-alive) on loopback in a background
+thread and answers `POST {base}/auth` and `POST {base}/api` from a `DossierStore`. Tests change
+`simulator.faults` at any time to make the next requests fail the ways a real portal does
+(503s, 429 with Retry-After, expired sessions, bodies cut short or not JSON, dropped
+connections, records repeated across pages, an agency that always fails) and read
+`simulator.stats` to count what the client asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hmac
+import logging
+import random
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar
+
+import orjson
+
+from portal_sim.store import DossierStore
+from tasks.dossiers import is_portal_time
+
+__all__ = [
+    "AUTH",
+    "Faults",
+    "PortalSimulator",
+    "parse_faults",
+    "serve_forever",
+]
+
+logger = logging.getLogger(__name__)
+
+AUTH = "auth"  # the name `Faults.only` and `PortalSimulator.stats` give the login endpoint
+SERVICE_AGENCIES = "LayDanhSachDonVi"
+SERVICE_DOSSIERS = "LayDanhSachHoSo"
+PAGE_SIZE_LIMIT = 1000  # the contract's upper bound for pageSize
+
+OK = "00"
+SESSION_EXPIRED = "401"
+BAD_PARAMETER = "01"
+UNKNOWN_SERVICE = "02"
+AGENCY_FAILURE = "03"
+BAD_REQUEST = "400"
+NOT_FOUND = "404"
+INTERNAL_ERROR = "500"
+
+BAD_CREDENTIALS_MESSAGE = "Sai tên đăng nhập hoặc mật khẩu"
+SESSION_EXPIRED_MESSAGE = "Phiên làm việc đã hết hạn hoặc không hợp lệ, vui lòng đăng nhập lại"
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    "<body><h1>Hệ thống đang bảo trì</h1><p>Vui lòng thử lại sau.</p></body></html>"
+).encode()
+
+_STAMP_FORMAT = "%Y%m%d%H%M%S"
+
+
+@dataclass
+class Faults:
+    """What the simulator does wrong, changeable while it runs.
+
+    Counted faults (`unavailable_burst`, `throttle_burst`, `cut_bodies`, `truncated_bodies`,
+    `html_bodies`, `connection_resets`) hit the next N requests, counting down; `ALWAYS` (-1)
+    hits every request. They apply to the requests `only` names (AUTH or a service name),
+    every request when `only` is empty. When several are due, the first in field order wins.
+    """
+
+    ALWAYS: ClassVar[int] = -1
+
+    latency_seconds: float = 0.0  # added before every answer
+    unavailable_share: float = 0.0  # share of requests answered 503, drawn from `seed`
+    seed: int = 0
+    unavailable_burst: int = 0  # next N requests answer 503
+    throttle_burst: int = 0  # next N requests answer 429 with Retry-After
+    retry_after_seconds: int = 1
+    connection_resets: int = 0  # next N requests: connection closed without an answer
+    cut_bodies: int = 0  # next N answers declare their full length, send half, then hang up
+    truncated_bodies: int = 0  # next N answers are 200 with JSON cut short (length consistent)
+    html_bodies: int = 0  # next N answers are 200 with an HTML error page
+    session_calls: int = 0  # a session serves N api calls, then answers "401" (0: no limit)
+    repeat_across_pages: bool = False  # page k+1 starts with the last record of page k
+    repeat_update_seconds: int = 60  # how much newer the repeated copy's NgayCapNhat is
+    failing_agencies: set[str] = field(default_factory=set)  # LayDanhSachHoSo service error
+    only: set[str] = field(default_factory=set)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def applies_to(self, endpoint: str) -> bool:
+        """Tell whether the counted and random faults concern `endpoint` (AUTH or a service)."""
+        return not self.only or endpoint in self.only
+
+    def take(self, name: str) -> bool:
+        """Consume one occurrence of the counted fault `name`; tell whether it is due now."""
+        remaining: int = getattr(self, name)
+        if remaining == 0:
+            return False
+        if remaining > 0:
+            setattr(self, name, remaining - 1)
+        return True
+
+    def draw_unavailable(self) -> bool:
+        """Draw whether this request is one of the random share of 503s."""
+        return self.unavailable_share > 0 and self._rng.random() < self.unavailable_share
+
+
+_COUNTED_FAULTS = (
+    "unavailable_burst",
+    "throttle_burst",
+    "connection_resets",
+    "cut_bodies",
+    "truncated_bodies",
+    "html_bodies",
+)
+
+
+def parse_faults(text: str) -> Faults:
+    """Read faults from "key=value,key=value" (the command line's --faults option).
+
+    Sets take agency codes separated by "|": "failing_agencies=000.00.15.H99|000.00.16.H99".
+    """
+    types = {f.name: f.type for f in dataclasses.fields(Faults) if not f.name.startswith("_")}
+    values: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in types:
+            known = ", ".join(sorted(types))
+            raise ValueError(f"fault {item!r}: expected key=value with a key among {known}")
+        kind = str(types[key])
+        value = value.strip()
+        try:
+            if kind.startswith("set"):
+                values[key] = {v.strip() for v in value.split("|") if v.strip()}
+            elif kind == "bool":
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                values[key] = value.lower() in ("true", "1", "yes")
+            elif kind == "float":
+                values[key] = float(value)
+            else:
+                values[key] = Faults.ALWAYS if value.lower() == "always" else int(value)
+        except ValueError:
+            raise ValueError(f"fault {item!r}: {value!r} is not a valid {kind}") from None
+    return Faults(**values)
+
+
+@dataclass
+class _Session:
+    username: str
+    expires_at: float
+    calls: int = 0
+
+
+class _Answer:
+    """One HTTP answer: status, JSON or raw body, and how to mangle it."""
+
+    __slots__ = ("body", "content_type", "cut", "headers", "reset", "status")
+
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        content_type: str = "application/json; charset=utf-8",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = dict(headers or {})
+        self.cut = False
+        self.reset = False
+
+
+def _json(payload: Mapping[str, Any], status: int = 200) -> _Answer:
+    return _Answer(status, orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS))
+
+
+def _service_error(code: str, message: str, status: int = 200) -> _Answer:
+    return _json({"error_code": code, "message": message}, status)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], simulator: PortalSimulator) -> None:
+        self.simulator = simulator
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Hang up on clients that keep a connection open, so their handler threads end."""
+        with self.connections_lock:
+            open_connections = list(self.connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves a whole paging run
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_POST(self) -> None:
+        """Answer a POST through the simulator."""
+        length_header = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(length_header)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._write(_service_error(BAD_REQUEST, "Thiếu Content-Length hợp lệ", 400))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        answer = self.server.simulator.answer(self.path, body)
+        if answer.reset:
+            self.close_connection = True
+            return
+        self._write(answer)
+
+    def do_GET(self) -> None:
+        """Refuse GET: the API only takes POST."""
+        self.server.simulator.count("GET")
+        answer = _service_error(BAD_REQUEST, "Chỉ hỗ trợ phương thức POST", 405)
+        answer.headers["Allow"] = "POST"
+        self._write(answer)
+
+    def _write(self, answer: _Answer) -> None:
+        body = answer.body
+        declared = len(body)
+        if answer.cut:
+            body = body[: declared // 2]
+            self.close_connection = True
+        lines = [
+            f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}",
+            f"Content-Type: {answer.content_type}",
+            f"Content-Length: {declared}",
+            *(f"{name}: {value}" for name, value in answer.headers.items()),
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            # One write: headers and body in the same segment, no Nagle/delayed-ACK stall.
+            self.wfile.write(head + body)
+        except OSError:
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Send the access log to the logging module at debug level, not to stderr."""
+        logger.debug("portal-sim %s " + format, self.address_string(), *args)
+
+
+class PortalSimulator:
+    """The portal API of portal-api.md over HTTP on loopback, from a DossierStore.
+
+    Use as a context manager (or `start()`/`stop()`); `url` is the base URL a client
+    configures. `faults` may be replaced or changed while it runs; `stats` counts requests
+    per endpoint (AUTH, service names, "requests" in all) and the faults injected
+    ("fault:503", "fault:429", "fault:reset", "fault:cut", "fault:truncated", "fault:html",
+    "fault:session", "fault:repeat", "fault:agency").
+    """
+
+    def __init__(
+        self,
+        store: DossierStore,
+        users: Mapping[str, str] | None = None,
+        faults: Faults | None = None,
+        session_ttl_seconds: float = 1800,
+        max_page_size: int = PAGE_SIZE_LIMIT,
+        base_path: str = "/dvcqg",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 1 <= max_page_size <= PAGE_SIZE_LIMIT:
+            raise ValueError(f"max_page_size {max_page_size} is out of range 1..{PAGE_SIZE_LIMIT}")
+        self.store = store
+        self.users = dict(users) if users is not None else {"demo": "demo"}
+        self.faults = faults if faults is not None else Faults()
+        self.session_ttl_seconds = session_ttl_seconds
+        self.max_page_size = max_page_size
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self.stats: Counter[str] = Counter()
+        self._host = host
+        self._port = port
+        self._clock = clock
+        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> PortalSimulator:
+        """Bind the socket and serve in a background thread."""
+        if self._server is not None:
+            return self
+        self._server = _Server((self._host, self._port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"portal-sim:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("portal simulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, hang up on open connections and release the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> PortalSimulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port bound (the ephemeral one when created with port 0)."""
+        if self._server is None:
+            raise RuntimeError("the portal simulator is not running: call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL of the API, e.g. http://127.0.0.1:50123/dvcqg."""
+        host = self._host if self._host not in ("", "0.0.0.0") else "127.0.0.1"
+        return f"http://{host}:{self.port}{self.base_path}"
+
+    def expire_sessions(self) -> None:
+        """Forget every session, as a portal restart would."""
+        with self._lock:
+            self._sessions.clear()
+
+    def count(self, key: str) -> None:
+        """Add one to `stats[key]` (thread-safe)."""
+        with self._lock:
+            self.stats[key] += 1
+
+    # -- requests ----------------------------------------------------------------------
+
+    def answer(self, path: str, raw_body: bytes) -> _Answer:
+        """Return the answer to a POST of `raw_body` to `path`, faults applied."""
+        route = path.split("?", 1)[0]
+        endpoint = ""
+        if route == f"{self.base_path}/auth":
+            endpoint = AUTH
+        elif route != f"{self.base_path}/api":
+            self.count("requests")
+            return _service_error(NOT_FOUND, f"Không tìm thấy đường dẫn {route}", 404)
+        try:
+            request = orjson.loads(raw_body)
+        except orjson.JSONDecodeError:
+            request = None
+        if not isinstance(request, dict):
+            self.count("requests")
+            return _service_error(BAD_REQUEST, "Nội dung yêu cầu không phải là đối tượng JSON", 400)
+        if not endpoint:
+            service = request.get("service")
+            endpoint = service if isinstance(service, str) else ""
+
+        with self._lock:
+            self.stats["requests"] += 1
+            self.stats[endpoint or "<no service>"] += 1
+            fault = self._due_fault(endpoint)
+            latency = self.faults.latency_seconds
+        if latency > 0:
+            time.sleep(latency)
+        if fault == "connection_resets":
+            answer = _Answer()
+            answer.reset = True
+            return answer
+        if fault == "unavailable_burst":
+            return _service_error("503", "Hệ thống đang quá tải, vui lòng thử lại sau", 503)
+        if fault == "throttle_burst":
+            answer = _service_error("429", "Quá nhiều yêu cầu, vui lòng thử lại sau", 429)
+            answer.headers["Retry-After"] = str(self.faults.retry_after_seconds)
+            return answer
+        if fault == "html_bodies":
+            return _Answer(200, HTML_ERROR_PAGE, "text/html; charset=utf-8")
+
+        try:
+            answer = self._auth(request) if endpoint == AUTH else self._api(request)
+        except Exception as exc:  # the simulator must answer, as a portal would, not hang up
+            logger.exception("portal simulator failed on %s", endpoint)
+            answer = _service_error(INTERNAL_ERROR, f"Lỗi hệ thống: {exc}", 500)
+        if fault == "truncated_bodies":
+            answer.body = answer.body[: max(1, len(answer.body) // 2)]
+        elif fault == "cut_bodies":
+            answer.cut = True
+        return answer
+
+    def _due_fault(self, endpoint: str) -> str:
+        """Pick the fault this request suffers ("" for none); the caller holds the lock."""
+        faults = self.faults
+        if not faults.applies_to(endpoint):
+            return ""
+        if faults.draw_unavailable():
+            self.stats["fault:503"] += 1
+            return "unavailable_burst"
+        for name in _COUNTED_FAULTS:
+            if faults.take(name):
+                self.stats[_FAULT_STAT[name]] += 1
+                return name
+        return ""
+
+    def _auth(self, request: Mapping[str, Any]) -> _Answer:
+        username = request.get("username")
+        password = request.get("password")
+        username = username if isinstance(username, str) else ""
+        expected = self.users.get(username)
+        if (
+            expected is None
+            or not isinstance(password, str)
+            or not hmac.compare_digest(expected.encode(), password.encode())
+        ):
+            return _json({"error_code": 1, "message": BAD_CREDENTIALS_MESSAGE})
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            now = self._clock()
+            # Drop expired sessions here so a long run does not accumulate them.
+            for key in [k for k, s in self._sessions.items() if s.expires_at <= now]:
+                del self._sessions[key]
+            self._sessions[token] = _Session(username, now + self.session_ttl_seconds)
+        return _json(
+            {"error_code": 0, "session": token, "expires_in": int(self.session_ttl_seconds)}
+        )
+
+    def _api(self, request: Mapping[str, Any]) -> _Answer:
+        token = request.get("session")
+        token = token if isinstance(token, str) else ""
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is not None and session.expires_at <= self._clock():
+                del self._sessions[token]
+                session = None
+            if session is not None and self.faults.session_calls > 0:
+                if session.calls >= self.faults.session_calls:
+                    del self._sessions[token]
+                    self.stats["fault:session"] += 1
+                    session = None
+                else:
+                    session.calls += 1
+        if session is None:
+            return _service_error(SESSION_EXPIRED, SESSION_EXPIRED_MESSAGE)
+
+        service = request.get("service")
+        if service == SERVICE_AGENCIES:
+            return _json({"error_code": OK, "message": "", "data": self.store.agencies()})
+        if service == SERVICE_DOSSIERS:
+            return self._dossiers(request)
+        if not isinstance(service, str) or not service:
+            return _service_error(UNKNOWN_SERVICE, "Thiếu tham số service (tên dịch vụ)")
+        return _service_error(
+            UNKNOWN_SERVICE,
+            f"Dịch vụ {service!r} không tồn tại; các dịch vụ hỗ trợ: "
+            f"{SERVICE_AGENCIES}, {SERVICE_DOSSIERS}",
+        )
+
+    def _dossiers(self, request: Mapping[str, Any]) -> _Answer:
+        agency = request.get("madonvi")
+        if not isinstance(agency, str) or not agency.strip():
+            return _service_error(BAD_PARAMETER, "Thiếu tham số madonvi (mã đơn vị)")
+        agency = agency.strip()
+        stamps: list[str] = []
+        for name in ("tungay", "denngay"):
+            value = request.get(name)
+            if not isinstance(value, str) or not is_portal_time(value):
+                return _service_error(
+                    BAD_PARAMETER,
+                    f"Tham số {name} = {value!r} không đúng định dạng thời gian yyyyMMddHHmmss",
+                )
+            stamps.append(value)
+        from_stamp, to_stamp = stamps
+        if from_stamp > to_stamp:
+            return _service_error(
+                BAD_PARAMETER, f"tungay {from_stamp} phải không muộn hơn denngay {to_stamp}"
+            )
+        page_index = _positive_int(request.get("pageIndex"))
+        if page_index is None:
+            return _service_error(
+                BAD_PARAMETER,
+                f"Tham số pageIndex = {request.get('pageIndex')!r} phải là số nguyên từ 1",
+            )
+        asked_size = _positive_int(request.get("pageSize"))
+        if asked_size is None or asked_size > PAGE_SIZE_LIMIT:
+            return _service_error(
+                BAD_PARAMETER,
+                f"Tham số pageSize = {request.get('pageSize')!r} phải là số nguyên "
+                f"từ 1 đến {PAGE_SIZE_LIMIT}",
+            )
+        known = {str(row.get("MaDonVi", "")).strip() for row in self.store.agencies()}
+        if agency not in known:
+            return _service_error(BAD_PARAMETER, f"Không tìm thấy đơn vị có mã {agency}")
+        if agency in self.faults.failing_agencies:
+            self.count("fault:agency")
+            return _service_error(
+                AGENCY_FAILURE, f"Lỗi khi truy vấn hồ sơ của đơn vị {agency}, vui lòng thử lại sau"
+            )
+
+        size = min(asked_size, self.max_page_size)
+        window = self.store.window(agency, from_stamp, to_stamp)
+        if self.faults.repeat_across_pages and size > 1 and page_index > 1:
+            # As if one dossier were inserted before the reading position while each page
+            # was read: every page starts again with the last record of the page before.
+            data = list(window.page((page_index - 1) * (size - 1), size))
+            if data:
+                data[0] = _touched(data[0], self.faults.repeat_update_seconds)
+                self.count("fault:repeat")
+        else:
+            data = window.page((page_index - 1) * size, size)
+        return _json(
+            {
+                "error_code": OK,
+                "message": "",
+                "total": window.total,
+                "pageIndex": page_index,
+                "pageSize": size,
+                "data": data,
+            }
+        )
+
+
+_FAULT_STAT = {
+    "unavailable_burst": "fault:503",
+    "throttle_burst": "fault:429",
+    "connection_resets": "fault:reset",
+    "cut_bodies": "fault:cut",
+    "truncated_bodies": "fault:truncated",
+    "html_bodies": "fault:html",
+}
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+        return number if number >= 1 else None
+    return None
+
+
+def _touched(record: Any, seconds: int) -> Any:
+    """Return a copy of `record` whose NgayCapNhat is `seconds` later (unchanged if unreadable)."""
+    if not isinstance(record, dict):
+        return record
+    stamp = record.get("NgayCapNhat")
+    if not isinstance(stamp, str) or not is_portal_time(stamp):
+        return record
+    later = datetime.strptime(stamp, _STAMP_FORMAT) + timedelta(seconds=seconds)
+    return {**record, "NgayCapNhat": later.strftime(_STAMP_FORMAT)}
+
+
+def serve_forever(
+    store: DossierStore,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    faults: Faults | None = None,
+    *,
+    users: Mapping[str, str] | None = None,
+    max_page_size: int = PAGE_SIZE_LIMIT,
+    on_ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve the portal API until interrupted (Ctrl+C) or `stop` is set.
+
+    `on_ready` receives the base URL once the socket is bound (the command prints it).
+    """
+    simulator = PortalSimulator(
+        store, users=users, faults=faults, max_page_size=max_page_size, host=host, port=port
+    )
+    stop = stop if stop is not None else threading.Event()
+    with simulator:
+        if on_ready is not None:
+            on_ready(simulator.url)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            logger.info("portal simulator interrupted")

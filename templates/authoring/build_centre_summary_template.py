@@ -1,0 +1,397 @@
+"""Write templates/centre_summary.docx once, with python-docx (a one-time authoring script).
+
+The template is the source of truth for the layout of the Centre's summary report: after this
+script has produced it, edit it in Word (fonts, spacing, fixed wording) and keep the docxtpl
+tags intact. Run this script again only to start over; it overwrites the template.
+
+    .venv/bin/python templates/authoring/build_centre_summary_template.py
+
+Layout: as the department report (Decree 30/2020/NĐ-CP, Annex I): A4 portrait, margins top
+2 cm, bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 14 pt, justified, first-line indent
+1.27 cm, 6 pt after; page numbers centred in the header from page 2 on.
+
+Tags the template uses (filled by tasks.centre_summary.summary_context): parent_authority,
+issuer_upper, number_line, date_line, subject, intro, rows (each: rank, name, received_total,
+resolved, early_rate, on_time_or_early_rate, online_l34_rate, postal_rate,
+in_progress_overdue), total (the same keys), ranking_note, attachment_note, findings, closing,
+noi_nhan, signer_authority, signer_title, signer_name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+from docx.styles.style import ParagraphStyle
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+FONT = "Times New Roman"
+OUTPUT = Path(__file__).resolve().parents[1] / "centre_summary.docx"
+
+CENTERED = "Tổng hợp - Căn giữa"
+HEADING = "Tổng hợp - Đề mục"
+RECIPIENTS = "Tổng hợp - Nơi nhận"
+CELL = "Tổng hợp - Ô bảng"
+NOTE = "Tổng hợp - Ghi chú"
+
+TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
+
+# (group header or None, header, tag of the row's value, width in cm) of the ranking table,
+# in the column order of the brief; the widths sum to the 16 cm of text width.
+COLUMNS: tuple[tuple[str | None, str, str, float], ...] = (
+    (None, "Xếp hạng", "rank", 1.4),
+    (None, "Cơ quan, đơn vị", "name", 3.6),
+    ("Số hồ sơ", "Tiếp nhận", "received_total", 1.5),
+    ("Số hồ sơ", "Đã giải quyết", "resolved", 1.5),
+    ("Tỷ lệ giải quyết", "Trước hạn", "early_rate", 1.6),
+    ("Tỷ lệ giải quyết", "Đúng hạn và trước hạn", "on_time_or_early_rate", 1.6),
+    ("Tỷ lệ hồ sơ", "Trực tuyến mức độ 3, 4", "online_l34_rate", 1.6),
+    ("Tỷ lệ hồ sơ", "Trả kết quả qua BCCI", "postal_rate", 1.6),
+    (None, "Hồ sơ đang giải quyết quá hạn", "in_progress_overdue", 1.6),
+)
+CELL_MARGIN_CM = 0.08
+
+
+def _set_fonts(rpr: OxmlElement) -> None:
+    """Point every script of a run-properties element at Times New Roman, no theme fonts."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attribute in list(fonts.attrib):
+        del fonts.attrib[attribute]
+    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(script), FONT)
+
+
+def _document_defaults(document: Document) -> None:
+    """Make Times New Roman 14 pt, Vietnamese, the default of every style."""
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _set_fonts(rpr)
+    for tag in ("w:sz", "w:szCs"):
+        rpr.find(qn(tag)).set(qn("w:val"), "28")
+    language = rpr.find(qn("w:lang"))
+    language.set(qn("w:val"), "vi-VN")
+    language.set(qn("w:eastAsia"), "vi-VN")
+    spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
+    spacing.set(qn("w:after"), "120")
+    spacing.set(qn("w:line"), "240")
+
+    normal = document.styles["Normal"]
+    assert isinstance(normal, ParagraphStyle)
+    normal.font.name = FONT
+    _set_fonts(normal.element.get_or_add_rPr())
+    normal.font.size = Pt(14)
+    body = normal.paragraph_format
+    body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    body.first_line_indent = Cm(1.27)
+    body.space_before = Pt(0)
+    body.space_after = Pt(6)
+    body.line_spacing = 1.0
+
+
+def _paragraph_style(
+    document: Document,
+    name: str,
+    *,
+    alignment: WD_ALIGN_PARAGRAPH,
+    size: float,
+    space_after: float,
+    bold: bool = False,
+    italic: bool = False,
+    indent: bool = False,
+) -> ParagraphStyle:
+    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    assert isinstance(style, ParagraphStyle)
+    style.base_style = document.styles["Normal"]
+    style.quick_style = True
+    style.font.size = Pt(size)
+    style.font.bold = bold or None
+    style.font.italic = italic or None
+    form = style.paragraph_format
+    form.alignment = alignment
+    if not indent:
+        form.first_line_indent = Cm(0)
+    form.space_after = Pt(space_after)
+    return style
+
+
+def _styles(document: Document) -> None:
+    centre, left = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT
+    _paragraph_style(document, CENTERED, alignment=centre, size=14, space_after=0)
+    _paragraph_style(document, RECIPIENTS, alignment=left, size=11, space_after=0)
+    _paragraph_style(document, CELL, alignment=centre, size=11, space_after=0)
+    _paragraph_style(
+        document,
+        NOTE,
+        alignment=WD_ALIGN_PARAGRAPH.JUSTIFY,
+        size=12,
+        space_after=6,
+        italic=True,
+        indent=True,
+    )
+    heading = _paragraph_style(
+        document, HEADING, alignment=WD_ALIGN_PARAGRAPH.JUSTIFY, size=14, space_after=6, bold=True
+    )
+    heading.paragraph_format.first_line_indent = Cm(1.27)
+    heading.paragraph_format.keep_with_next = True
+
+
+def _page(document: Document) -> None:
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width = Cm(21)
+    section.page_height = Cm(29.7)
+    section.top_margin = Cm(2)
+    section.bottom_margin = Cm(2)
+    section.left_margin = Cm(3)
+    section.right_margin = Cm(2)
+    section.header_distance = Cm(1)
+    section.footer_distance = Cm(1)
+    # Page numbers from page 2 on: the first page has its own, empty, header.
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False
+    paragraph = section.header.paragraphs[0]
+    paragraph.style = document.styles[CENTERED]
+    _page_field(paragraph)
+
+
+def _page_field(paragraph: Paragraph) -> None:
+    """Append a PAGE field (the current page number) to `paragraph`."""
+
+    def run_with(child: OxmlElement) -> None:
+        run = paragraph.add_run()
+        run.font.size = Pt(14)
+        run._r.append(child)
+
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    run_with(begin)
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = " PAGE "
+    run_with(instruction)
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    run_with(separate)
+    shown = paragraph.add_run("2")
+    shown.font.size = Pt(14)
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run_with(end)
+
+
+def _table_borders(table: Table, value: str) -> None:
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), value)
+        if value != "nil":
+            element.set(qn("w:sz"), "4")
+            element.set(qn("w:space"), "0")
+            element.set(qn("w:color"), "000000")
+        borders.append(element)
+    table._tbl.tblPr.append(borders)
+
+
+def _fixed_widths(table: Table, widths_cm: list[float]) -> None:
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
+
+
+def _line(
+    target: Document | _Cell,
+    text: str,
+    style: str,
+    *,
+    size: float | None = None,
+    bold: bool = False,
+    italic: bool = False,
+    first: bool = False,
+) -> Paragraph:
+    """Add a paragraph of one run (or fill the cell's first, empty paragraph)."""
+    if first and isinstance(target, _Cell):
+        paragraph = target.paragraphs[0]
+        paragraph.style = target.part.document.styles[style]
+    else:
+        paragraph = target.add_paragraph(style=style)
+    if text:
+        run = paragraph.add_run(text)
+        run.bold = bold or None
+        run.italic = italic or None
+        if size is not None:
+            run.font.size = Pt(size)
+    return paragraph
+
+
+def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: float) -> None:
+    """Add a short centred horizontal rule `length_cm` long in a space `width_cm` wide."""
+    paragraph = target.add_paragraph(style=style)
+    indent = Cm((width_cm - length_cm) / 2)
+    paragraph.paragraph_format.left_indent = indent
+    paragraph.paragraph_format.right_indent = indent
+    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.line_spacing = Pt(2)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:val"), "single")
+    bottom.set(qn("w:sz"), "6")
+    bottom.set(qn("w:space"), "1")
+    bottom.set(qn("w:color"), "000000")
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().append(borders)
+
+
+def _masthead(document: Document) -> None:
+    """The two-column block at the top: issuing body and number, national motto and date."""
+    left_width, right_width = 6.5, 9.5
+    table = document.add_table(rows=1, cols=2)
+    _table_borders(table, "nil")
+    _fixed_widths(table, [left_width, right_width])
+    left, right = table.rows[0].cells
+    _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
+    _line(left, "{{ issuer_upper }}", CENTERED, size=13, bold=True)
+    _rule(left, CENTERED, 2.2, left_width)
+    number = _line(left, "{{ number_line }}", CENTERED, size=13)
+    number.paragraph_format.space_before = Pt(6)
+
+    _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
+    _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
+    _rule(right, CENTERED, 6.0, right_width)
+    place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
+    place.paragraph_format.space_before = Pt(6)
+
+
+def _title(document: Document) -> None:
+    title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
+    title.paragraph_format.space_before = Pt(18)
+    _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
+    _rule(document, CENTERED, 4.0, TEXT_WIDTH_CM)
+    document.paragraphs[-1].paragraph_format.space_after = Pt(12)
+
+
+def _cell_text(cell: _Cell, text: str, *, bold: bool = False, size: float | None = None) -> None:
+    _line(cell, text, CELL, bold=bold, size=size, first=True)
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+
+
+def _cell_margins(table: Table, margin_cm: float) -> None:
+    """Narrow the left and right padding of every cell, so short headers fit in narrow columns."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), str(round(margin_cm / 2.54 * 1440)))
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    table._tbl.tblPr.append(margins)
+
+
+def _ranking_table(document: Document) -> None:
+    """The table of every department: two header rows, one row a department, the total row."""
+    table = document.add_table(rows=6, cols=len(COLUMNS))
+    _table_borders(table, "single")
+    _cell_margins(table, CELL_MARGIN_CM)
+    _fixed_widths(table, [width for _, _, _, width in COLUMNS])
+    group_row, header_row, loop_start, row, loop_end, total = table.rows
+    for header in (group_row, header_row):
+        # The header rows repeat at the top of every page the table runs over.
+        header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    index = 0
+    while index < len(COLUMNS):
+        group, label, _, _ = COLUMNS[index]
+        if group is None:
+            merged = group_row.cells[index].merge(header_row.cells[index])
+            _cell_text(merged, label, bold=True, size=10.5)
+            index += 1
+            continue
+        span = sum(1 for column in COLUMNS[index:] if column[0] == group)
+        _cell_text(
+            group_row.cells[index].merge(group_row.cells[index + span - 1]),
+            group,
+            bold=True,
+            size=10.5,
+        )
+        for offset in range(span):
+            _cell_text(
+                header_row.cells[index + offset], COLUMNS[index + offset][1], bold=True, size=10.5
+            )
+        index += span
+    _cell_text(loop_start.cells[0], "{%tr for row in rows %}")
+    _cell_text(loop_end.cells[0], "{%tr endfor %}")
+    for cell, (_, _, key, _) in zip(row.cells, COLUMNS, strict=True):
+        _cell_text(cell, f"{{{{ row.{key} }}}}")
+    row.cells[1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+    for cell, (_, _, key, _) in zip(total.cells, COLUMNS, strict=True):
+        _cell_text(cell, f"{{{{ total.{key} }}}}", bold=True)
+
+
+def _body(document: Document) -> None:
+    _line(document, "{{ intro }}", "Normal")
+    _line(document, "1. Kết quả tiếp nhận, giải quyết TTHC của các cơ quan, đơn vị", HEADING)
+    _ranking_table(document)
+    _line(document, "{{ ranking_note }}", NOTE).paragraph_format.space_before = Pt(6)
+    _line(document, "{{ attachment_note }}", "Normal")
+    _line(document, "2. Đánh giá chung", HEADING)
+    _line(document, "{%p for item in findings %}", "Normal")
+    _line(document, "{{ item }}", "Normal")
+    _line(document, "{%p endfor %}", "Normal")
+    _line(document, "{{ closing }}", "Normal")
+
+
+def _signature(document: Document) -> None:
+    """The two-column block at the bottom: recipients, and the signer."""
+    spacer = _line(document, "", "Normal")
+    spacer.paragraph_format.space_after = Pt(0)
+    table = document.add_table(rows=1, cols=2)
+    _table_borders(table, "nil")
+    _fixed_widths(table, [7.0, 9.0])
+    left, right = table.rows[0].cells
+    _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
+    _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
+    _line(left, "{{ item }}", RECIPIENTS, size=11)
+    _line(left, "{%p endfor %}", RECIPIENTS)
+
+    _line(right, "{%p if signer_authority %}", CENTERED, first=True)
+    _line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
+    _line(right, "{%p endif %}", CENTERED)
+    _line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
+    for _ in range(4):  # room for the signature and the seal
+        _line(right, "", CENTERED)
+    _line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
+
+
+def build(output: Path = OUTPUT) -> Path:
+    """Write the Centre's summary template to `output` and return its path."""
+    document = Document()
+    _document_defaults(document)
+    _styles(document)
+    _page(document)
+    _masthead(document)
+    _title(document)
+    _body(document)
+    _signature(document)
+    document.core_properties.title = "Báo cáo tổng hợp kết quả tiếp nhận, giải quyết TTHC"
+    document.core_properties.author = "tthc-report"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(output))
+    return output
+
+
+if __name__ == "__main__":
+    print(build())

@@ -1,0 +1,331 @@
+"""Write templates/report.docx once, with python-docx (a one-time authoring script).
+
+The template is the source of truth for the layout: after this script has produced it, edit
+it in Word (fonts, spacing, wording of the fixed text) and keep the docxtpl tags intact. Run
+this script again only to start over; it overwrites templates/report.docx.
+
+    .venv/bin/python templates/authoring/build_report_template.py
+
+Layout: Decree 30/2020/NĐ-CP, Annex I, and report-format.md. A4 portrait, margins top 2 cm,
+bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 14 pt, justified, first-line indent
+1.27 cm, 6 pt after, single line spacing; page numbers centred in the header from page 2 on.
+
+Tags the template uses (filled by tasks.report_document.build_report_context):
+parent_authority, department_name_upper, number_line, date_line, subject, legal_basis (RichText),
+results_intro, result_lines, postal_line, data_quality_lines, strengths, weaknesses,
+next_tasks (lists of RichText), next_period_word, proposals (RichText), chart_resolution,
+resolution_caption, chart_trend, trend_caption, closing, noi_nhan, signer_authority,
+signer_title, signer_name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+from docx.document import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.shared import Cm, Pt
+from docx.styles.style import ParagraphStyle
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+FONT = "Times New Roman"
+OUTPUT = Path(__file__).resolve().parents[1] / "report.docx"
+
+CENTERED = "Báo cáo - Căn giữa"
+HEADING = "Báo cáo - Đề mục"
+RECIPIENTS = "Báo cáo - Nơi nhận"
+CHART = "Báo cáo - Biểu đồ"
+
+TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
+
+
+def _set_fonts(rpr: BaseOxmlElement) -> None:
+    """Point every script of a run-properties element at Times New Roman, no theme fonts."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attribute in list(fonts.attrib):
+        del fonts.attrib[attribute]
+    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(script), FONT)
+
+
+def _document_defaults(document: Document) -> None:
+    """Make Times New Roman 14 pt, Vietnamese, the default of every style."""
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _set_fonts(rpr)
+    for tag in ("w:sz", "w:szCs"):
+        rpr.find(qn(tag)).set(qn("w:val"), "28")
+    language = rpr.find(qn("w:lang"))
+    language.set(qn("w:val"), "vi-VN")
+    language.set(qn("w:eastAsia"), "vi-VN")
+    spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
+    spacing.set(qn("w:after"), "120")
+    spacing.set(qn("w:line"), "240")
+
+    normal = document.styles["Normal"]
+    assert isinstance(normal, ParagraphStyle)
+    normal.font.name = FONT
+    _set_fonts(normal.element.get_or_add_rPr())
+    normal.font.size = Pt(14)
+    body = normal.paragraph_format
+    body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    body.first_line_indent = Cm(1.27)
+    body.space_before = Pt(0)
+    body.space_after = Pt(6)
+    body.line_spacing = 1.0
+
+
+def _paragraph_style(
+    document: Document, name: str, *, centered: bool, size: float, space_after: float
+) -> ParagraphStyle:
+    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    assert isinstance(style, ParagraphStyle)
+    style.base_style = document.styles["Normal"]
+    style.quick_style = True
+    style.font.size = Pt(size)
+    form = style.paragraph_format
+    form.alignment = WD_ALIGN_PARAGRAPH.CENTER if centered else WD_ALIGN_PARAGRAPH.LEFT
+    form.first_line_indent = Cm(0)
+    form.space_after = Pt(space_after)
+    return style
+
+
+def _styles(document: Document) -> None:
+    _paragraph_style(document, CENTERED, centered=True, size=14, space_after=0)
+    _paragraph_style(document, RECIPIENTS, centered=False, size=11, space_after=0)
+    _paragraph_style(document, CHART, centered=True, size=12, space_after=6)
+    heading = document.styles.add_style(HEADING, WD_STYLE_TYPE.PARAGRAPH)
+    assert isinstance(heading, ParagraphStyle)
+    heading.base_style = document.styles["Normal"]
+    heading.quick_style = True
+    heading.font.bold = True
+    heading.paragraph_format.keep_with_next = True
+
+
+def _page(document: Document) -> None:
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width = Cm(21)
+    section.page_height = Cm(29.7)
+    section.top_margin = Cm(2)
+    section.bottom_margin = Cm(2)
+    section.left_margin = Cm(3)
+    section.right_margin = Cm(2)
+    section.header_distance = Cm(1)
+    section.footer_distance = Cm(1)
+    # Page numbers from page 2 on: the first page has its own, empty, header.
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False
+    header = section.header
+    paragraph = header.paragraphs[0]
+    paragraph.style = document.styles[CENTERED]
+    _page_field(paragraph)
+
+
+def _page_field(paragraph: Paragraph) -> None:
+    """Append a PAGE field (the current page number) to `paragraph`."""
+
+    def run_with(child: BaseOxmlElement) -> None:
+        run = paragraph.add_run()
+        run.font.size = Pt(14)
+        run._r.append(child)
+
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    run_with(begin)
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = " PAGE "
+    run_with(instruction)
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    run_with(separate)
+    shown = paragraph.add_run("2")
+    shown.font.size = Pt(14)
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run_with(end)
+
+
+def _borderless(table: Table, widths_cm: list[float]) -> None:
+    """Remove every border of `table` and fix its column widths."""
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    properties = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "nil")
+        borders.append(element)
+    properties.append(borders)
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    properties.append(layout)
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
+
+
+def _line(
+    target: Document | _Cell,
+    text: str,
+    style: str,
+    *,
+    size: float | None = None,
+    bold: bool = False,
+    italic: bool = False,
+    first: bool = False,
+) -> Paragraph:
+    """Add a paragraph of one run (or fill the cell's first, empty paragraph)."""
+    if first and isinstance(target, _Cell):
+        paragraph = target.paragraphs[0]
+        paragraph.style = style
+    else:
+        paragraph = target.add_paragraph(style=style)
+    if text:
+        run = paragraph.add_run(text)
+        run.bold = bold or None
+        run.italic = italic or None
+        if size is not None:
+            run.font.size = Pt(size)
+    return paragraph
+
+
+def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: float) -> None:
+    """Add a short centred horizontal rule `length_cm` long in a space `width_cm` wide."""
+    paragraph = target.add_paragraph(style=style)
+    indent = Cm((width_cm - length_cm) / 2)
+    paragraph.paragraph_format.left_indent = indent
+    paragraph.paragraph_format.right_indent = indent
+    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.line_spacing = Pt(2)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:val"), "single")
+    bottom.set(qn("w:sz"), "6")
+    bottom.set(qn("w:space"), "1")
+    bottom.set(qn("w:color"), "000000")
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().append(borders)
+
+
+def _masthead(document: Document) -> None:
+    """The two-column block at the top: issuing body and number, national motto and date."""
+    left_width, right_width = 6.5, 9.5
+    table = document.add_table(rows=1, cols=2)
+    _borderless(table, [left_width, right_width])
+    left, right = table.rows[0].cells
+    _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
+    _line(left, "{{ department_name_upper }}", CENTERED, size=13, bold=True)
+    _rule(left, CENTERED, 2.2, left_width)
+    number = _line(left, "{{ number_line }}", CENTERED, size=13)
+    number.paragraph_format.space_before = Pt(6)
+
+    _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
+    _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
+    _rule(right, CENTERED, 6.0, right_width)
+    place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
+    place.paragraph_format.space_before = Pt(6)
+
+
+def _title(document: Document) -> None:
+    title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
+    title.paragraph_format.space_before = Pt(18)
+    _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
+    _rule(document, CENTERED, 4.0, TEXT_WIDTH_CM)
+    document.paragraphs[-1].paragraph_format.space_after = Pt(12)
+
+
+def _loop(document: Document, items: str, tag: str, style: str = "Normal") -> None:
+    """Add one paragraph per item of the list `items`."""
+    _line(document, f"{{%p for item in {items} %}}", style)
+    _line(document, tag, style)
+    _line(document, "{%p endfor %}", style)
+
+
+def _body(document: Document) -> None:
+    _line(document, "{{r legal_basis }}", "Normal")
+    _line(document, "1. Kết quả", HEADING)
+    _line(document, "{{ results_intro }}", "Normal")
+    _loop(document, "result_lines", "{{ item }}")
+    _line(document, "{{ postal_line }}", "Normal")
+    _line(document, "(Gửi kèm theo biểu mẫu số liệu báo cáo)", "Normal")
+    _line(document, "{%p if data_quality_lines %}", "Normal")
+    _line(document, "Ghi chú về số liệu:", "Normal", italic=True)
+    _loop(document, "data_quality_lines", "{{ item }}")
+    _line(document, "{%p endif %}", "Normal")
+
+    _line(document, "* Đánh giá chung:", HEADING)
+    _line(document, "- Ưu điểm:", "Normal", italic=True)
+    _loop(document, "strengths", "{{r item }}")
+    _line(document, "- Tồn tại hạn chế:", "Normal", italic=True)
+    _loop(document, "weaknesses", "{{r item }}")
+
+    heading = _line(document, "2. Nhiệm vụ trọng tâm trong ", HEADING)
+    heading.add_run("{{ next_period_word }}")
+    heading.add_run(" tới")
+    _loop(document, "next_tasks", "{{r item }}")
+    proposals = _line(document, "3. Kiến nghị, đề xuất: ", HEADING)
+    proposals.add_run("{{r proposals }}")
+
+    for chart in ("resolution", "trend"):
+        _line(document, f"{{%p if chart_{chart} %}}", CHART)
+        _line(document, f"{{{{ chart_{chart} }}}}", CHART)
+        _line(document, f"{{{{ {chart}_caption }}}}", CHART, italic=True)
+        _line(document, "{%p endif %}", CHART)
+
+    _line(document, "{{ closing }}", "Normal")
+
+
+def _signature(document: Document) -> None:
+    """The two-column block at the bottom: recipients, and the signer."""
+    spacer = _line(document, "", "Normal")
+    spacer.paragraph_format.space_after = Pt(0)
+    table = document.add_table(rows=1, cols=2)
+    _borderless(table, [7.0, 9.0])
+    left, right = table.rows[0].cells
+    _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
+    _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
+    _line(left, "{{ item }}", RECIPIENTS, size=11)
+    _line(left, "{%p endfor %}", RECIPIENTS)
+
+    _line(right, "{%p if signer_authority %}", CENTERED, first=True)
+    _line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
+    _line(right, "{%p endif %}", CENTERED)
+    _line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
+    for _ in range(4):  # room for the signature and the seal
+        _line(right, "", CENTERED)
+    _line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
+
+
+def build(output: Path = OUTPUT) -> Path:
+    """Write the report template to `output` and return its path."""
+    document = docx.Document()
+    _document_defaults(document)
+    _styles(document)
+    _page(document)
+    _masthead(document)
+    _title(document)
+    _body(document)
+    _signature(document)
+    document.core_properties.title = "Báo cáo kết quả tiếp nhận, giải quyết TTHC"
+    document.core_properties.author = "tthc-report"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(output))
+    return output
+
+
+if __name__ == "__main__":
+    print(build())
