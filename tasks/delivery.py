@@ -30,7 +30,7 @@ from tasks.mail import (
     unique_addresses,
 )
 from tasks.periods import Period
-from tasks.storage import DeliveryOutcomeKind, RunStore, file_sha256
+from tasks.storage import DeliveryOutcomeKind, RunStore, content_sha256
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -77,8 +77,14 @@ class DeliveryOutcome:
 
 
 def document_hash(paths: list[Path]) -> str:
-    """Return a SHA-256 over the attachment set: each file's name and content, order-free."""
-    entries = sorted(f"{path.name}\0{file_sha256(path)}" for path in paths)
+    """Return a SHA-256 over the attachment set: each file's name and content, order-free.
+
+    A PDF is left out: it is made from the .docx in the set, and LibreOffice stamps it with the
+    time of conversion, so it would make every render look new.
+    """
+    entries = sorted(
+        f"{path.name}\0{content_sha256(path)}" for path in paths if path.suffix.lower() != ".pdf"
+    )
     return hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()
 
 
@@ -167,8 +173,8 @@ def deliver_report(
     while remaining:
         attempt += 1
         result = mailer.send(message.for_recipients(remaining))
-        if isinstance(mailer, EmlDirectoryMailer) and mailer.written:
-            outcome.eml_files.append(mailer.written[-1])
+        if result.stored_as is not None:
+            outcome.eml_files.append(result.stored_as)
         retry: list[str] = []
         for address, answer in _answers(remaining, result).items():
             reason = _reason(answer, result)

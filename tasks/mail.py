@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate, make_msgid
@@ -153,6 +154,7 @@ class SendResult:
     recipients: list[RecipientResult]
     error: str | None = None
     transient: bool = False
+    stored_as: Path | None = None  # the .eml file a dry run wrote
 
     def addresses(self, status: RecipientStatus) -> list[str]:
         """Return the addresses with `status`."""
@@ -524,6 +526,14 @@ class YagmailMailer:
         self._smtp = smtp
         self._password = password
         self.port = smtp.port or DEFAULT_PORTS[smtp.security]
+        self._tls: ssl.SSLContext | None = None
+        if smtp.security != "none":
+            try:
+                self._tls = ssl.create_default_context(cafile=smtp.ca_bundle)
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(
+                    f"SMTP ca_bundle {smtp.ca_bundle!r} cannot be read: {error}"
+                ) from error
 
     def __repr__(self) -> str:
         return f"YagmailMailer({self.server}, security={self._smtp.security}, user={self._smtp.user!r})"
@@ -543,11 +553,10 @@ class YagmailMailer:
         if security == "none":
             options.update(smtp_ssl=False, smtp_starttls=False)
             return options
-        context = ssl.create_default_context(cafile=self._smtp.ca_bundle)
         if security == "ssl":
-            options.update(smtp_ssl=True, smtp_starttls=False, context=context)
+            options.update(smtp_ssl=True, smtp_starttls=False, context=self._tls)
         else:
-            options.update(smtp_ssl=False, smtp_starttls={"context": context})
+            options.update(smtp_ssl=False, smtp_starttls={"context": self._tls})
         return options
 
     def send(self, message: OutgoingMessage) -> SendResult:
@@ -700,11 +709,13 @@ class EmlDirectoryMailer:
 
     The file is exactly what YagmailMailer would send, plus an "X-Bcc" header naming the blind
     copies (so a reviewer sees them) and "X-Envelope-To" when only some recipients would get it.
+    Safe to share between threads.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.written: list[Path] = []
+        self._lock = threading.Lock()
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Write `message` to the next .eml file and report every recipient as delivered."""
@@ -715,14 +726,16 @@ class EmlDirectoryMailer:
             return _whole(
                 message.message_id, envelope, f"cannot build the message: {error}", transient=False
             )
-        self.folder.mkdir(parents=True, exist_ok=True)
-        index = len(list(self.folder.glob("*.eml"))) + 1
-        path = self.folder / safe_message_file_name(index, message.message_id)
-        path.write_text(text, encoding="ascii", newline="\n")
-        self.written.append(path)
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            index = len(list(self.folder.glob("*.eml"))) + 1
+            path = self.folder / safe_message_file_name(index, message.message_id)
+            path.write_text(text, encoding="ascii", newline="\n")
+            self.written.append(path)
         return SendResult(
             message_id=message.message_id,
             recipients=[
                 RecipientResult(a, "delivered", None, f"written to {path}") for a in envelope
             ],
+            stored_as=path,
         )

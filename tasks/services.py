@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -39,11 +40,22 @@ def dry_run_folder(config: AppConfig, period_key: str) -> Path:
     return config.output_dir / "dry-run" / period_key
 
 
+@dataclass
+class LiveServices:
+    """The configuration aimed at running services, and the stand-ins started for it, if any."""
+
+    config: AppConfig
+    simulator: PortalSimulator | None = None
+    mail_server: LoopbackSmtpServer | None = None
+
+
 @contextmanager
-def embedded_services(config: AppConfig) -> Iterator[AppConfig]:
-    """Start the simulator and mail server the settings call "embedded"; yield the config aimed at them."""
+def embedded_services(config: AppConfig) -> Iterator[LiveServices]:
+    """Start the simulator and mail server the settings call "embedded"; yield them and the config aimed at them."""
     settings = config.settings
     secrets = config.secrets
+    simulator: PortalSimulator | None = None
+    server: LoopbackSmtpServer | None = None
     with ExitStack() as stack:
         if settings.portal.base_url == EMBEDDED:
             simulator = stack.enter_context(
@@ -65,9 +77,12 @@ def embedded_services(config: AppConfig) -> Iterator[AppConfig]:
                 )
         if settings.smtp.host == EMBEDDED:
             server = stack.enter_context(LoopbackSmtpServer(mail_folder(config)))
-            logger.info("embedded mail server at %s, storing in %s", server.address, server.mail_dir)
+            logger.info(
+                "embedded mail server at %s, storing in %s", server.address, server.mail_dir
+            )
             settings = settings.model_copy(update={"smtp": server.settings_for(settings.smtp)})
-        yield config.model_copy(update={"settings": settings, "secrets": secrets})
+        live = config.model_copy(update={"settings": settings, "secrets": secrets})
+        yield LiveServices(live, simulator, server)
 
 
 def open_portal(config: AppConfig) -> HttpPortal:

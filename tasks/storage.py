@@ -10,6 +10,7 @@ pool wait for each other instead of failing. Secrets are never stored here.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,12 +165,37 @@ def default_database_url(output_dir: Path) -> str:
     return f"sqlite:///{(output_dir / DATABASE_FILE).absolute()}"
 
 
+# Parts of an Office package that change on every save (creation/modification times) and
+# say nothing about what the reader sees.
+VOLATILE_PACKAGE_PARTS = frozenset({"docProps/core.xml"})
+PACKAGE_SUFFIXES = frozenset({".docx", ".xlsx"})
+
+
 def file_sha256(path: Path) -> str:
     """Return the hex SHA-256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_sha256(path: Path) -> str:
+    """Return the SHA-256 of what a document says, the same for two renders of the same data.
+
+    A .docx or .xlsx is a zip whose entries carry the time of saving, and whose core
+    properties record it: hash each entry's name and bytes instead, without those properties.
+    Any other file is hashed as it is.
+    """
+    if path.suffix.lower() not in PACKAGE_SUFFIXES:
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(path) as package:
+        for name in sorted(package.namelist()):
+            if name in VOLATILE_PACKAGE_PARTS:
+                continue
+            digest.update(name.encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(package.read(name)).digest())
     return digest.hexdigest()
 
 

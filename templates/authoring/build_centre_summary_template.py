@@ -22,12 +22,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.styles.style import ParagraphStyle
 from docx.table import Table, _Cell
@@ -60,7 +62,7 @@ COLUMNS: tuple[tuple[str | None, str, str, float], ...] = (
 CELL_MARGIN_CM = 0.08
 
 
-def _set_fonts(rpr: OxmlElement) -> None:
+def _set_fonts(rpr: BaseOxmlElement) -> None:
     """Point every script of a run-properties element at Times New Roman, no theme fonts."""
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
@@ -72,7 +74,7 @@ def _set_fonts(rpr: OxmlElement) -> None:
         fonts.set(qn(script), FONT)
 
 
-def _document_defaults(document: Document) -> None:
+def _document_defaults(document: DocxDocument) -> None:
     """Make Times New Roman 14 pt, Vietnamese, the default of every style."""
     defaults = document.styles.element.find(qn("w:docDefaults"))
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
@@ -100,7 +102,7 @@ def _document_defaults(document: Document) -> None:
 
 
 def _paragraph_style(
-    document: Document,
+    document: DocxDocument,
     name: str,
     *,
     alignment: WD_ALIGN_PARAGRAPH,
@@ -125,7 +127,7 @@ def _paragraph_style(
     return style
 
 
-def _styles(document: Document) -> None:
+def _styles(document: DocxDocument) -> None:
     centre, left = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT
     _paragraph_style(document, CENTERED, alignment=centre, size=14, space_after=0)
     _paragraph_style(document, RECIPIENTS, alignment=left, size=11, space_after=0)
@@ -146,7 +148,7 @@ def _styles(document: Document) -> None:
     heading.paragraph_format.keep_with_next = True
 
 
-def _page(document: Document) -> None:
+def _page(document: DocxDocument) -> None:
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width = Cm(21)
@@ -168,7 +170,7 @@ def _page(document: Document) -> None:
 def _page_field(paragraph: Paragraph) -> None:
     """Append a PAGE field (the current page number) to `paragraph`."""
 
-    def run_with(child: OxmlElement) -> None:
+    def run_with(child: BaseOxmlElement) -> None:
         run = paragraph.add_run()
         run.font.size = Pt(14)
         run._r.append(child)
@@ -216,7 +218,7 @@ def _fixed_widths(table: Table, widths_cm: list[float]) -> None:
 
 
 def _line(
-    target: Document | _Cell,
+    target: DocxDocument | _Cell,
     text: str,
     style: str,
     *,
@@ -228,7 +230,7 @@ def _line(
     """Add a paragraph of one run (or fill the cell's first, empty paragraph)."""
     if first and isinstance(target, _Cell):
         paragraph = target.paragraphs[0]
-        paragraph.style = target.part.document.styles[style]
+        paragraph.style = style
     else:
         paragraph = target.add_paragraph(style=style)
     if text:
@@ -240,7 +242,7 @@ def _line(
     return paragraph
 
 
-def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: float) -> None:
+def _rule(target: _Cell | DocxDocument, style: str, length_cm: float, width_cm: float) -> None:
     """Add a short centred horizontal rule `length_cm` long in a space `width_cm` wide."""
     paragraph = target.add_paragraph(style=style)
     indent = Cm((width_cm - length_cm) / 2)
@@ -258,7 +260,7 @@ def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: floa
     paragraph._p.get_or_add_pPr().append(borders)
 
 
-def _masthead(document: Document) -> None:
+def _masthead(document: DocxDocument) -> None:
     """The two-column block at the top: issuing body and number, national motto and date."""
     left_width, right_width = 6.5, 9.5
     table = document.add_table(rows=1, cols=2)
@@ -278,7 +280,7 @@ def _masthead(document: Document) -> None:
     place.paragraph_format.space_before = Pt(6)
 
 
-def _title(document: Document) -> None:
+def _title(document: DocxDocument) -> None:
     title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
     title.paragraph_format.space_before = Pt(18)
     _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
@@ -302,7 +304,7 @@ def _cell_margins(table: Table, margin_cm: float) -> None:
     table._tbl.tblPr.append(margins)
 
 
-def _ranking_table(document: Document) -> None:
+def _ranking_table(document: DocxDocument) -> None:
     """The table of every department: two header rows, one row a department, the total row."""
     table = document.add_table(rows=6, cols=len(COLUMNS))
     _table_borders(table, "single")
@@ -341,7 +343,7 @@ def _ranking_table(document: Document) -> None:
         _cell_text(cell, f"{{{{ total.{key} }}}}", bold=True)
 
 
-def _body(document: Document) -> None:
+def _body(document: DocxDocument) -> None:
     _line(document, "{{ intro }}", "Normal")
     _line(document, "1. Kết quả tiếp nhận, giải quyết TTHC của các cơ quan, đơn vị", HEADING)
     _ranking_table(document)
@@ -354,7 +356,7 @@ def _body(document: Document) -> None:
     _line(document, "{{ closing }}", "Normal")
 
 
-def _signature(document: Document) -> None:
+def _signature(document: DocxDocument) -> None:
     """The two-column block at the bottom: recipients, and the signer."""
     spacer = _line(document, "", "Normal")
     spacer.paragraph_format.space_after = Pt(0)

@@ -106,8 +106,19 @@ def test_equal_rates_share_a_rank_and_keep_their_order() -> None:
 
 def test_summary_document_table_values_in_rank_order(tmp_path: Path) -> None:
     out = render_centre_summary(TEMPLATE, ROWS, MAY, SETTINGS, tmp_path / "summary.docx")
-    header, *rows, total = ranking_table(out)
-    assert header[:2] == ["Xếp hạng", "Cơ quan, đơn vị"]
+    groups, header, *rows, total = ranking_table(out)
+    assert groups[:4] == ["Xếp hạng", "Cơ quan, đơn vị", "Số hồ sơ", "Số hồ sơ"]
+    assert header == [
+        "Xếp hạng",
+        "Cơ quan, đơn vị",
+        "Tiếp nhận",
+        "Đã giải quyết",
+        "Trước hạn",
+        "Đúng hạn và trước hạn",
+        "Trực tuyến mức độ 3, 4",
+        "Trả kết quả qua BCCI",
+        "Hồ sơ đang giải quyết quá hạn",
+    ]
     assert rows[1] == [
         "2",
         "Sở Khoa học và Công nghệ",
@@ -189,7 +200,7 @@ def test_values_are_escaped_and_print_as_themselves(tmp_path: Path) -> None:
         noi_nhan=["Sở <A> & B;"],
         signer=signer,
     )
-    assert ranking_table(out)[1][1] == name
+    assert ranking_table(out)[2][1] == name
     text = all_text(out)
     assert "UBND TỈNH {{ X }}" in text
     assert "TRUNG TÂM <&>" in text

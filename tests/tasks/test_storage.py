@@ -222,4 +222,3 @@ def test_migration_steps_upgrade_an_older_database(tmp_path: Path) -> None:
     assert "note" in columns
     with pytest.raises(StorageError, match="no migration step to schema version 3"):
         RunStore(url, migrations={}, schema_version=3)
-
