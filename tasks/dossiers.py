@@ -7,6 +7,7 @@ build datetime objects.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,8 @@ def is_portal_time(value: str) -> bool:
         return False
     month = int(value[4:6])
     day = int(value[6:8])
+    if month == 2 and day == 29 and not calendar.isleap(int(value[:4])):
+        return False
     return (
         1 <= month <= 12
         and 1 <= day <= _DAYS_IN_MONTH[month]
@@ -111,14 +114,17 @@ def is_portal_time(value: str) -> bool:
     )
 
 
-def _time(raw: Mapping[str, Any], key: str, code: str, *, required: bool = False) -> str:
+def _time(
+    raw: Mapping[str, Any], key: str, code: str, *, required: bool = False, within: str = ""
+) -> str:
     value = raw.get(key)
+    name = f"{within}.{key}" if within else key
     if value is None or value == "":
         if required:
-            raise InvalidDossier(code, f"{key} is missing")
+            raise InvalidDossier(code, f"{name} is missing")
         return NOT_SET
     if not isinstance(value, str) or not is_portal_time(value):
-        raise InvalidDossier(code, f"{key} {value!r} is not a time yyyyMMddHHmmss")
+        raise InvalidDossier(code, f"{name} {value!r} is not a time yyyyMMddHHmmss")
     return value
 
 
@@ -180,9 +186,9 @@ def parse_dossier(raw: Any) -> Dossier:
             raise InvalidDossier(code, "LienThong is not an object")
         forwarding = Forwarding(
             to_agency=_text(link, "MaDonViNhan").strip(),
-            sent=_time(link, "NgayGui", code),
-            due=_time(link, "NgayHenTra", code),
-            finished=_time(link, "NgayKetThucXuLy", code),
+            sent=_time(link, "NgayGui", code, within="LienThong"),
+            due=_time(link, "NgayHenTra", code, within="LienThong"),
+            finished=_time(link, "NgayKetThucXuLy", code, within="LienThong"),
         )
 
     supplements_raw = raw.get("DanhSachHoSoBoSung") or []
@@ -194,8 +200,8 @@ def parse_dossier(raw: Any) -> Dossier:
             raise InvalidDossier(code, "an entry of DanhSachHoSoBoSung is not an object")
         supplements.append(
             SupplementRequest(
-                requested=_time(entry, "NgayBoSung", code),
-                received=_time(entry, "NgayTiepNhanBoSung", code),
+                requested=_time(entry, "NgayBoSung", code, within="DanhSachHoSoBoSung"),
+                received=_time(entry, "NgayTiepNhanBoSung", code, within="DanhSachHoSoBoSung"),
             )
         )
 

@@ -274,7 +274,7 @@ def compute_figures(
         ):
             counts["supplement_requested"] += 1
         forwarding = record.forwarding
-        if forwarding is not None and forwarding.to_agency == vpubnd_agency:
+        if forwarding is not None and vpubnd_agency and forwarding.to_agency == vpubnd_agency:
             _count_forwarding(
                 counts, forwarding.sent, forwarding.due, forwarding.finished, start, end
             )

@@ -185,9 +185,9 @@ def content_sha256(path: Path) -> str:
 
     A .docx or .xlsx is a zip whose entries carry the time of saving, and whose core
     properties record it: hash each entry's name and bytes instead, without those properties.
-    Any other file is hashed as it is.
+    Any other file, or one that is not a zip after all, is hashed as it is.
     """
-    if path.suffix.lower() not in PACKAGE_SUFFIXES:
+    if path.suffix.lower() not in PACKAGE_SUFFIXES or not zipfile.is_zipfile(path):
         return file_sha256(path)
     digest = hashlib.sha256()
     with zipfile.ZipFile(path) as package:

@@ -231,7 +231,9 @@ def seed_may_2024() -> list[Dossier]:
     for n in range(5):  # still in progress, due in June
         add(f"2024-05-{27 + n} 10:00", STATUS_IN_PROGRESS)
     for n in range(4):  # withdrawn by the applicant
-        add(f"2024-05-{3 + n:02d} 14:00", STATUS_WITHDRAWN, handed_back=f"2024-05-{8 + n:02d} 09:30")
+        add(
+            f"2024-05-{3 + n:02d} 14:00", STATUS_WITHDRAWN, handed_back=f"2024-05-{8 + n:02d} 09:30"
+        )
     return _seed_carried_over() + new
 
 

@@ -80,7 +80,11 @@ MALFORMED = [
 @pytest.mark.parametrize(("case", "fields"), MALFORMED, ids=[c[0] for c in MALFORMED])
 @pytest.mark.parametrize(
     ("from_stamp", "to_stamp"),
-    [(MAY_START, MAY_END), ("20200101000000", "20200131235959"), ("20300101000000", "20301231235959")],
+    [
+        (MAY_START, MAY_END),
+        ("20200101000000", "20200131235959"),
+        ("20300101000000", "20301231235959"),
+    ],
 )
 def test_malformed_records_are_served_in_every_window_of_their_agency(
     case: str, fields: dict[str, Any], from_stamp: str, to_stamp: str
@@ -138,7 +142,14 @@ def test_the_window_reads_the_records_at_call_time() -> None:
 
 
 def test_agencies_are_served_as_copies() -> None:
-    rows = [{"MaDonVi": AGENCY, "TenDonVi": "Sở Khoa học và Công nghệ", "CapDonVi": 1, "MaDonViCha": "000.00.00.H99"}]
+    rows = [
+        {
+            "MaDonVi": AGENCY,
+            "TenDonVi": "Sở Khoa học và Công nghệ",
+            "CapDonVi": 1,
+            "MaDonViCha": "000.00.00.H99",
+        }
+    ]
     store = ListStore(rows, [])
     served = store.agencies()
     assert served == rows

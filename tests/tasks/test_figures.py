@@ -467,7 +467,7 @@ def test_channels_and_online_levels(
     ],
 )
 def test_attributes_of_the_new_dossiers(
-    received: str, flags: dict[str, bool], expected: dict[str, int]
+    received: str, flags: dict[str, Any], expected: dict[str, int]
 ) -> None:
     keys = ("postal_return", "interagency_new", "fee_bearing", "paid_online", "digitised")
     record = dossier(received=received, due="2024-06-30", **flags)
@@ -475,7 +475,7 @@ def test_attributes_of_the_new_dossiers(
 
 
 def test_attributes_count_new_dossiers_whatever_became_of_them() -> None:
-    flags = {"result_by_post": True, "digitised": True, "fee_bearing": True}
+    flags: dict[str, Any] = {"result_by_post": True, "digitised": True, "fee_bearing": True}
     records = [
         dossier("HS-1", "2024-05-02", STATUS_RESOLVED, finished="2024-05-03", **flags),
         dossier("HS-2", "2024-05-02", STATUS_WITHDRAWN, handed_back="2024-05-03", **flags),
@@ -918,11 +918,17 @@ def _random_record(code: str, seed: int, period: Period, consistent: bool) -> Do
 def _cases(
     draw: st.DrawFn, consistent: bool = True
 ) -> tuple[list[Dossier | RejectedRecord], Period]:
-    """Draw a period and a table of records whose times crowd around its edges."""
+    """Draw a period and a table of records whose times crowd around its edges.
+
+    One seed makes the whole table: a list of per-record seeds from Hypothesis repeats
+    values so often that most tables held the same few records. Shrinking the size keeps
+    the first records of a failing table.
+    """
     period = draw(st.sampled_from(_PERIODS))
-    seeds = draw(st.lists(st.integers(0, 2**32 - 1), max_size=25))
+    rng = random.Random(draw(st.integers(0, 2**64 - 1)))
     table: list[Dossier | RejectedRecord] = [
-        _random_record(f"HS-{n:04d}", seed, period, consistent) for n, seed in enumerate(seeds)
+        _random_record(f"HS-{n:04d}", rng.getrandbits(64), period, consistent)
+        for n in range(draw(st.integers(0, 25)))
     ]
     if draw(st.booleans()):
         table.append(RejectedRecord("HS-BAD", "NgayTiepNhan is missing"))
