@@ -11,14 +11,25 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
+from rich.progress import Progress
 
+from flows import backfill as backfills
 from flows.demo import print_summary, run_demo
+from flows.deployment import (
+    NoPrefectApi,
+    build_deployment,
+    deployment_full_name,
+    make_runner,
+    serve,
+)
 from flows.monthly_report import monthly_report
-from flows.runtime import UnknownDepartment, select_departments
+from flows.runtime import UnknownDepartment, resolve_period, select_departments
 from portal_sim.server import parse_faults, serve_forever
 from portal_sim.store import open_scenario
 from tasks.config import (
@@ -46,6 +57,7 @@ from tasks.services import (
     open_portal,
     open_store,
 )
+from tasks.template_check import check_templates
 
 CONFIG_PROBLEM_EXIT = 2
 
@@ -115,6 +127,13 @@ def load_for_cli(ctx: typer.Context) -> AppConfig:
 def check_config_command(ctx: typer.Context) -> None:
     """Check the configuration files and the TTHC_* overrides; list every problem."""
     config = load_for_cli(ctx)
+    problems = check_templates(config)
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        count = len(problems)
+        typer.echo(f"{count} template problem{'s' if count != 1 else ''}", err=True)
+        raise typer.Exit(code=CONFIG_PROBLEM_EXIT)
     departments = len(config.departments.departments)
     recipients = len(config.recipients.addresses())
     typer.echo(f"configuration OK: {departments} departments, {recipients} recipients")
@@ -132,6 +151,16 @@ DepartmentsOption = Annotated[
 def _period(text: str) -> Period:
     try:
         return Period.parse(text)
+    except InvalidPeriod as error:
+        raise typer.BadParameter(str(error), param_hint="--period") from None
+
+
+def _reportable_period(config: AppConfig, text: str) -> Period:
+    """Return the period `text` names, refusing one that has not started (local time)."""
+    try:
+        return resolve_period(
+            _period(text).key, datetime.now(UTC), ZoneInfo(config.settings.timezone)
+        )
     except InvalidPeriod as error:
         raise typer.BadParameter(str(error), param_hint="--period") from None
 
@@ -253,7 +282,7 @@ def send_command(
 ) -> None:
     """Render what is missing and deliver the period's reports (runs the monthly_report flow)."""
     config = load_for_cli(ctx)
-    target = _period(period)
+    target = _reportable_period(config, period)
     keys = _departments(config, department)
     os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
     state = monthly_report(
@@ -279,3 +308,85 @@ def demo_command(
     target = _period(period)
     summary, received = run_demo(config, target)
     print_summary(summary, received)
+
+
+@app.command("serve")
+def serve_command(ctx: typer.Context) -> None:
+    """Register the monthly-report deployment (07:00 on the 1st) and run its runs until Ctrl+C."""
+    config = load_for_cli(ctx)
+    # The runs read the configuration when they start: edits apply without a restart.
+    os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
+    deployment = build_deployment()
+    try:
+        runner = make_runner(deployment)
+    except NoPrefectApi as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=CONFIG_PROBLEM_EXIT) from None
+    typer.echo(
+        f"serving {deployment_full_name(deployment.name)} (configuration {config.config_dir}); "
+        "Ctrl+C stops"
+    )
+    serve(runner)
+
+
+@app.command("backfill")
+def backfill_command(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Option("--from", help='The first period, e.g. "2024-01".')],
+    last: Annotated[str, typer.Option("--to", help='The last period, e.g. "2024-06".')],
+    department: DepartmentsOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write .eml files, send nothing.")
+    ] = False,
+    deployment: Annotated[
+        str, typer.Option("--deployment", help="The deployment to create the runs of.")
+    ] = deployment_full_name(),
+    local: Annotated[
+        bool, typer.Option("--local", help="Run here, in order, even if the deployment exists.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the deployment's runs to end.")
+    ] = True,
+) -> None:
+    """Report each period from --from to --to, skipping what was already delivered."""
+    config = load_for_cli(ctx)
+    try:
+        periods = backfills.periods_between(Period.parse(first), Period.parse(last))
+    except InvalidPeriod as error:
+        raise typer.BadParameter(str(error), param_hint="--from/--to") from None
+    keys = _departments(config, department) if department else []
+    os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
+    try:
+        found = None if local else backfills.find_deployment(deployment)
+    except backfills.ApiUnreachable as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+    if found is not None:
+        typer.echo(f"through deployment {deployment}: {len(periods)} runs, one at a time")
+    else:
+        why = "--local" if local else f"no deployment {deployment} on a reachable Prefect API"
+        typer.echo(f"running here, in order ({why}): {len(periods)} periods")
+    with Progress() as progress:
+        if found is not None:
+            created = progress.add_task("tạo lượt chạy", total=len(periods))
+            runs = backfills.backfill_through_deployment(
+                deployment,
+                periods,
+                keys,
+                dry_run=dry_run,
+                on_created=lambda _run: progress.advance(created),
+            )
+            if wait:
+                finished = progress.add_task("đã chạy xong", total=len(runs))
+                backfills.wait_for_runs(runs, on_finished=lambda _run: progress.advance(finished))
+        else:
+            done = progress.add_task("đã chạy xong", total=len(periods))
+            runs = backfills.backfill_locally(
+                periods, keys, dry_run=dry_run, on_finished=lambda _run: progress.advance(done)
+            )
+    for run in runs:
+        counts = f", {run.sent} sent, {run.skipped} skipped" if run.sent is not None else ""
+        detail = f": {run.message}" if run.message and run.state != "Completed" else ""
+        typer.echo(f"{run.period.key} {run.state}{counts}{detail}")
+    if not all(run.ok for run in runs):
+        raise typer.Exit(code=1)

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import FlowRun
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run as current_flow_run
 from prefect.states import State
+from prefect.utilities.annotations import opaque
 from pydantic import Field
 
-from flows.runtime import config_dir_from_env, resolve_period, select_departments
-from tasks.config import AppConfig, load_config
+from flows.runtime import (
+    SettingsTaskRunner,
+    config_dir_from_env,
+    resolve_period,
+    select_departments,
+)
+from tasks.config import AppConfig, ConfigError, load_config
 from tasks.delivery import DeliveryOutcome
 from tasks.figures import FiguresReport
 from tasks.mail import Sender, build_failure_alert
 from tasks.periods import Period
 from tasks.pipeline import CENTRE_KEY, DocumentSet
 from tasks.report_text import format_count, format_percent
+from tasks.run_lock import run_lock
 from tasks.services import embedded_services, open_mailer
 from tasks.steps import (
     DepartmentFigures,
@@ -33,6 +42,7 @@ from tasks.steps import (
     deliver_department_documents,
     render_centre_documents,
     render_department_documents,
+    with_retries,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,6 +70,10 @@ class RunSummary:
     dry_run: bool
     departments: list[DepartmentResult] = field(default_factory=list)
     centre: DepartmentResult | None = None
+    # Why the Centre's summary was not made in this run, when it was not.
+    centre_held: str | None = None
+    # The task runner the run used: "threadpool" or "dask".
+    task_runner: str = ""
 
     @property
     def failed(self) -> dict[str, str]:
@@ -68,6 +82,17 @@ class RunSummary:
         if self.centre is not None and self.centre.error:
             failures[CENTRE_KEY] = self.centre.error
         return {key: error or "" for key, error in failures.items()}
+
+
+def form_field(title: str, description: str) -> Any:
+    """Return the Field that gives a flow parameter its title and description in the Prefect UI."""
+    # Prefect builds each parameter's schema with the parameter's name as title and the
+    # docstring's text as description, over those of Field(); json_schema_extra comes last.
+    return Field(
+        title=title,
+        description=description,
+        json_schema_extra={"title": title, "description": description},
+    )
 
 
 class RunFailed(RuntimeError):
@@ -100,31 +125,52 @@ def alert_operators(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> No
         if line.startswith(FAILURE_LINE_PREFIX)
     } or {"lượt chạy": message.splitlines()[0] if message else "thất bại"}
     period_text = str(flow_run.parameters.get("period") or "")
+    timezone = ZoneInfo(config.settings.timezone)
+    scheduled = flow_run.expected_start_time or datetime.now(timezone)
     try:
-        period = Period.parse(period_text) if period_text else Period.month_before(date.today())
-    except ValueError:
-        period = Period.month_before(date.today())
+        period = resolve_period(period_text, scheduled, timezone)
+    except ValueError:  # the period was the problem: name the month the run was for
+        period = Period.month_before(scheduled.astimezone(timezone).date())
     with embedded_services(config) as services:
         live = services.config
         alert = build_failure_alert(
             period, failures, live.settings.operators, Sender.from_settings(live.settings.smtp)
         )
-        open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+        sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+    if sent.error or not sent.delivered:
+        # The mail server is often why the run failed: the log is then the only witness.
+        logger.error("the operators' alert was not sent: %s", sent.error or "no recipient took it")
+
+
+def run_name() -> str:
+    """Name a run after the period it reports (and its departments when not all): "báo cáo TTHC 2024-05"."""
+    parameters = current_flow_run.parameters
+    text = str(parameters.get("period") or "")
+    try:
+        config = load_config(config_dir_from_env(os.environ), os.environ)
+        timezone = ZoneInfo(config.settings.timezone)
+        period = resolve_period(text, current_flow_run.scheduled_start_time, timezone).key
+    except (ConfigError, ValueError):  # the run itself reports the problem
+        period = text
+    departments = [str(key) for key in parameters.get("departments") or []]
+    return f"báo cáo TTHC {period}" + (f" ({', '.join(departments)})" if departments else "")
 
 
 @flow(
     name="monthly_report",
-    flow_run_name="báo cáo TTHC {period}",
+    flow_run_name=run_name,
     description="Báo cáo kết quả tiếp nhận, giải quyết TTHC hằng tháng của các sở.",
     on_failure=[alert_operators],
     log_prints=False,
+    # settings.runner picks the thread pool or Dask when each run starts.
+    task_runner=SettingsTaskRunner(),
 )
 def monthly_report(
     period: Annotated[
         str,
-        Field(
-            title="Kỳ báo cáo",
-            description=(
+        form_field(
+            "Kỳ báo cáo",
+            (
                 'Tháng "2024-05", quý "2024-Q2", 6 tháng "2024-H1" hoặc năm "2024". '
                 "Để trống: tháng trước ngày chạy theo lịch (giờ Việt Nam)."
             ),
@@ -132,23 +178,23 @@ def monthly_report(
     ] = "",
     departments: Annotated[
         list[str],
-        Field(
-            title="Các sở",
-            description='Mã sở trong config/departments.yaml, ví dụ ["SKHCN"]. Để trống: tất cả.',
+        form_field(
+            "Các sở",
+            'Mã sở trong config/departments.yaml, ví dụ ["SKHCN"]. Để trống: tất cả.',
         ),
     ] = [],  # noqa: B006 - Prefect shows a default in the UI form; the flow never mutates it
     dry_run: Annotated[
         bool,
-        Field(
-            title="Chạy thử",
-            description="Viết báo cáo và thư (.eml) nhưng không gửi thư nào.",
+        form_field(
+            "Chạy thử",
+            "Viết báo cáo và thư (.eml) nhưng không gửi thư nào.",
         ),
     ] = False,
     force_resend: Annotated[
         bool,
-        Field(
-            title="Gửi lại",
-            description="Gửi lại cho mọi người nhận, kể cả người đã nhận bản này.",
+        form_field(
+            "Gửi lại",
+            "Gửi lại cho mọi người nhận, kể cả người đã nhận bản này.",
         ),
     ] = False,
 ) -> RunSummary:
@@ -159,8 +205,11 @@ def monthly_report(
     target = resolve_period(period, scheduled, ZoneInfo(config.settings.timezone))
     keys = select_departments(config, departments)
     run_logger.info("period %s, departments %s, dry run %s", target.key, ", ".join(keys), dry_run)
-    with embedded_services(config) as services:
+    # One run per period at a time: a second one would send what the first is sending.
+    with run_lock(config.output_dir, target.key), embedded_services(config) as services:
         summary = _run(services.config, target, keys, dry_run=dry_run, force_resend=force_resend)
+    context = FlowRunContext.get()
+    summary.task_runner = context.task_runner.name if context is not None else ""
     _publish(summary, target)
     failures = summary.failed
     if failures:
@@ -171,23 +220,38 @@ def monthly_report(
     return summary
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _run(
     config: AppConfig, period: Period, keys: list[str], *, dry_run: bool, force_resend: bool
 ) -> RunSummary:
+    runner = config.settings.runner
+    compute = with_retries(compute_department_figures, runner.portal_retry_delays_seconds)
+    deliver = with_retries(deliver_department_documents, runner.mail_retry_delays_seconds)
+    deliver_centre = with_retries(deliver_centre_documents, runner.mail_retry_delays_seconds)
     # Futures go in as arguments: Prefect waits for them and passes their results, which
-    # its typed overloads of submit() do not express.
-    figures = {k: compute_department_figures.submit(config, k, period.key) for k in keys}
-    documents = {
-        k: render_department_documents.submit(config, k, figures[k])  # type: ignore[call-overload]
-        for k in keys
+    # its typed overloads of submit() do not express. opaque() stops Prefect from walking
+    # into the configuration and the results looking for more futures: that walk costs as
+    # much as the work itself in a province of 120 agencies (make bench). prefect-dask hands
+    # annotated arguments to the task still wrapped, so the Dask runner goes without.
+    shield: Callable[[Any], Any] = opaque if runner.kind == "default" else _as_is
+    settings = shield(config)
+    figures: dict[str, PrefectFuture[DepartmentFigures]] = {
+        k: compute.submit(settings, k, period.key) for k in keys
     }
-    deliveries = {
-        k: deliver_department_documents.submit(  # type: ignore[call-overload]
-            config, k, documents[k], figures[k], dry_run, force_resend
+    documents: dict[str, PrefectFuture[DocumentSet]] = {
+        k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
+    }
+    deliveries: dict[str, PrefectFuture[DeliveryOutcome]] = {
+        k: deliver.submit(
+            settings, k, shield(documents[k]), shield(figures[k]), dry_run, force_resend
         )
         for k in keys
     }
-    wait([*figures.values(), *documents.values(), *deliveries.values()])
+    pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
+    wait([*pending, *deliveries.values()])
 
     summary = RunSummary(period.key, dry_run)
     for key in keys:
@@ -205,19 +269,31 @@ def _run(
             result.delivery = deliveries[key].result()
         summary.departments.append(result)
 
+    # The Centre's summary covers every department: a run of some departments, or one where
+    # a department has no figures, leaves it for the run that completes them, so the Centre
+    # gets one complete summary rather than a partial one and then a correction.
     rows = [(r.name, r.figures) for r in summary.departments if r.figures is not None]
-    if rows:
+    left_out = [d.key for d in config.departments.departments if d.key not in keys]
+    no_figures = [r.key for r in summary.departments if r.figures is None]
+    if left_out:
+        summary.centre_held = f"lượt chạy không gồm {', '.join(left_out)}"
+    elif no_figures:
+        summary.centre_held = f"chưa có số liệu của {', '.join(no_figures)}"
+    else:
         centre = DepartmentResult(CENTRE_KEY, config.settings.centre_name)
-        centre_documents = render_centre_documents.submit(config, period.key, rows)
-        centre_delivery = deliver_centre_documents.submit(  # type: ignore[call-overload]
-            config,
+        centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
+            settings, period.key, shield(rows)
+        )
+        centre_delivery: PrefectFuture[DeliveryOutcome] = deliver_centre.submit(
+            settings,
             period.key,
-            centre_documents,
-            [report for _, report in rows],
+            shield(centre_documents),
+            shield([report for _, report in rows]),
             dry_run,
             force_resend,
         )
-        wait([centre_documents, centre_delivery])
+        centre_pending: list[PrefectFuture[Any]] = [centre_documents, centre_delivery]
+        wait(centre_pending)
         for future in (centre_documents, centre_delivery):
             if not future.state.is_completed():
                 centre.error = _error_text(future)
@@ -270,9 +346,11 @@ def _markdown(summary: RunSummary, period: Period) -> str:
         f"# Báo cáo TTHC {period.label}",
         "",
         f"- Chạy thử: {'có' if summary.dry_run else 'không'}",
+        f"- Bộ chạy tác vụ: {summary.task_runner or 'mặc định'}",
         f"- Văn bản đã viết: {len(documents)}",
         f"- Thư đã gửi: {sent}; bỏ qua (người nhận đã có bản này): {skipped}",
         f"- Sở chưa hoàn thành: {', '.join(summary.failed) or 'không'}",
+        f"- Báo cáo tổng hợp: {'chưa lập, ' + summary.centre_held if summary.centre_held else 'đã lập'}",
         "",
         "## Ghi chú về số liệu",
     ]

@@ -1,12 +1,26 @@
-"""What a flow decides at its entry: the configuration folder, the period and the departments."""
+"""What a flow decides at its entry: the configuration, the period, the departments, the task runner."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any, Self
 
-from tasks.config import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, AppConfig
+from prefect.client.schemas.objects import RunInput
+from prefect.futures import PrefectFuture, PrefectFutureList
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import Task
+
+from tasks.config import (
+    CONFIG_DIR_VARIABLE,
+    DEFAULT_CONFIG_DIR,
+    AppConfig,
+    ConfigError,
+    RunnerSettings,
+    load_config,
+)
 from tasks.periods import InvalidPeriod, Period
 
 
@@ -46,3 +60,97 @@ def select_departments(config: AppConfig, requested: Sequence[str]) -> list[str]
             f"config/departments.yaml lists {', '.join(known)}"
         )
     return list(dict.fromkeys(requested))
+
+
+def task_runner_for(runner: RunnerSettings) -> TaskRunner[Any]:
+    """Return the task runner settings.runner asks for (not started).
+
+    "default" is Prefect's thread pool with `max_concurrency` threads. "dask" connects to the
+    scheduler at `dask_address`, or starts a small local cluster of worker processes, one per
+    core up to `max_concurrency`, which ends with the run.
+    """
+    if runner.kind == "default":
+        return ThreadPoolTaskRunner(max_workers=runner.max_concurrency)
+    # Imported here: distributed is heavy and only this choice needs it.
+    from prefect_dask import DaskTaskRunner
+
+    if runner.dask_address:
+        return DaskTaskRunner(address=runner.dask_address)
+    workers = max(1, min(runner.max_concurrency, os.cpu_count() or 1))
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": -(-runner.max_concurrency // workers),
+            "processes": True,
+            "dashboard_address": ":0",
+        }
+    )
+
+
+class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
+    """Run a flow's tasks on the runner settings.runner names, read when each run starts.
+
+    The configuration is the one the flow reads ($TTHC_CONFIG_DIR and the TTHC_* overrides),
+    so a change to settings.yaml takes effect at the next run, whether the run was started
+    from the command line, by `tthc-report serve` or by a Prefect worker. When the
+    configuration cannot be read, the default runner is used and the flow itself reports
+    the problems.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        # Set before the base class, which asks for the name.
+        self._environ = environ
+        self._delegate: TaskRunner[Any] | None = None
+        super().__init__()
+
+    @property
+    def name(self) -> str:
+        """Name the runner in use, "settings" before a run starts."""
+        return self._delegate.name if self._delegate is not None else "settings"
+
+    def duplicate(self) -> Self:
+        """Return a new, unstarted runner reading the same environment."""
+        return type(self)(self._environ)
+
+    def __enter__(self) -> Self:
+        environ = os.environ if self._environ is None else self._environ
+        try:
+            settings = load_config(config_dir_from_env(environ), environ).settings.runner
+        except ConfigError:
+            settings = RunnerSettings()
+        delegate = task_runner_for(settings)
+        delegate.__enter__()
+        self._delegate = delegate
+        return super().__enter__()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        delegate, self._delegate = self._delegate, None
+        try:
+            if delegate is not None:
+                delegate.__exit__(exc_type, exc_value, traceback)
+        finally:
+            super().__exit__(exc_type, exc_value, traceback)
+
+    def submit(
+        self,
+        task: Task[Any, Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+        dependencies: dict[str, set[RunInput]] | None = None,
+    ) -> PrefectFuture[Any]:
+        """Submit `task` to the runner in use."""
+        return self._started_delegate().submit(task, parameters, wait_for, dependencies)
+
+    def map(
+        self,
+        task: Task[Any, Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+    ) -> PrefectFutureList[PrefectFuture[Any]]:
+        """Map `task` over `parameters` on the runner in use."""
+        return self._started_delegate().map(task, parameters, wait_for)
+
+    def _started_delegate(self) -> TaskRunner[Any]:
+        if self._delegate is None:
+            raise RuntimeError("the task runner is not started")
+        return self._delegate

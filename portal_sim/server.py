@@ -17,6 +17,7 @@ import logging
 import random
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -93,6 +94,7 @@ class Faults:
     repeat_across_pages: bool = False  # page k+1 starts with the last record of page k
     repeat_update_seconds: int = 60  # how much newer the repeated copy's NgayCapNhat is
     failing_agencies: set[str] = field(default_factory=set)  # LayDanhSachHoSo service error
+    malformed_records: int = 0  # every non-empty page of dossiers also carries N broken records
     only: set[str] = field(default_factory=set)
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
@@ -285,7 +287,8 @@ class PortalSimulator:
     configures. `faults` may be replaced or changed while it runs; `stats` counts requests
     per endpoint (AUTH, service names, "requests" in all) and the faults injected
     ("fault:503", "fault:429", "fault:reset", "fault:cut", "fault:truncated", "fault:html",
-    "fault:session", "fault:repeat", "fault:agency").
+    "fault:session", "fault:repeat", "fault:agency", "fault:malformed"). With `ssl_context`
+    (a server context holding the certificate) it serves HTTPS.
     """
 
     def __init__(
@@ -300,6 +303,7 @@ class PortalSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not 1 <= max_page_size <= PAGE_SIZE_LIMIT:
             raise ValueError(f"max_page_size {max_page_size} is out of range 1..{PAGE_SIZE_LIMIT}")
@@ -313,6 +317,7 @@ class PortalSimulator:
         self._host = host
         self._port = port
         self._clock = clock
+        self._ssl_context = ssl_context
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -325,6 +330,10 @@ class PortalSimulator:
         if self._server is not None:
             return self
         self._server = _Server((self._host, self._port), self)
+        if self._ssl_context is not None:
+            self._server.socket = self._ssl_context.wrap_socket(
+                self._server.socket, server_side=True
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -369,7 +378,8 @@ class PortalSimulator:
     def url(self) -> str:
         """The base URL of the API, e.g. http://127.0.0.1:50123/dvcqg."""
         host = self._host if self._host not in ("", "0.0.0.0") else "127.0.0.1"
-        return f"http://{host}:{self.port}{self.base_path}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}{self.base_path}"
 
     def expire_sessions(self) -> None:
         """Forget every session, as a portal restart would."""
@@ -553,6 +563,12 @@ class PortalSimulator:
                 self.count("fault:repeat")
         else:
             data = window.page((page_index - 1) * size, size)
+        if self.faults.malformed_records > 0 and data:
+            data = [
+                *data,
+                *_malformed(agency, page_index, from_stamp, self.faults.malformed_records),
+            ]
+            self.count("fault:malformed")
         return _json(
             {
                 "error_code": OK,
@@ -573,6 +589,32 @@ _FAULT_STAT = {
     "truncated_bodies": "fault:truncated",
     "html_bodies": "fault:html",
 }
+
+
+def _malformed(agency: str, page_index: int, stamp: str, count: int) -> list[Any]:
+    """Return `count` records of `agency` that validation must reject, each broken its own way."""
+    records: list[Any] = []
+    for number in range(count):
+        code = f"~LOI-{agency}-{page_index:04d}-{number:03d}"  # "~" sorts after every real code
+        kind = number % 4
+        if kind == 0:
+            records.append({"MaHoSo": code, "MaDonVi": agency, "TrangThaiHoSo": 4})
+        elif kind == 1:
+            records.append(
+                {
+                    "MaHoSo": code,
+                    "MaDonVi": agency,
+                    "NgayTiepNhan": "31/05/2024",
+                    "TrangThaiHoSo": 4,
+                }
+            )
+        elif kind == 2:
+            records.append(
+                {"MaHoSo": code, "MaDonVi": agency, "NgayTiepNhan": stamp, "TrangThaiHoSo": 12}
+            )
+        else:
+            records.append(f"{code}: not a record")
+    return records
 
 
 def _positive_int(value: Any) -> int | None:

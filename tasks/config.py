@@ -25,7 +25,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -71,6 +71,10 @@ class SmtpSettings(StrictModel):
     sender_address: str = "bao-cao-tthc@demo.gov.vn"
     max_attachment_bytes: int = 10 * 1024 * 1024
     ca_bundle: str | None = None
+    # Sends of one message before its transient failures (4xx, no connection) count as failed,
+    # waiting backoff_seconds, then twice as long, between them.
+    max_attempts: int = Field(default=4, ge=1)
+    backoff_seconds: float = Field(default=2.0, ge=0)
 
 
 class TargetRates(StrictModel):
@@ -89,6 +93,10 @@ class RunnerSettings(StrictModel):
     kind: Literal["default", "dask"] = "default"
     dask_address: str | None = None
     max_concurrency: int = Field(default=4, ge=1)
+    # A department's step that failed for a passing reason (portal unreachable, mail server
+    # 4xx or down) runs again after each of these waits; [] never runs it again.
+    portal_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [10, 60]
+    mail_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [30, 120]
 
 
 class Settings(StrictModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 NOT_SET = ""
@@ -77,6 +77,19 @@ class Dossier:
     updated: str = NOT_SET  # NgayCapNhat
 
 
+# A frozen dataclass sets each field through object.__setattr__, which costs a third of
+# reading a record; filling the slots directly gives the very same immutable value.
+_DOSSIER_SLOTS = tuple(Dossier.__dict__[item.name].__set__ for item in fields(Dossier))
+
+
+def _new_dossier(*values: Any) -> Dossier:
+    """Return a Dossier of every field's value in the order of the class's fields."""
+    dossier = object.__new__(Dossier)
+    for fill, value in zip(_DOSSIER_SLOTS, values, strict=True):
+        fill(dossier, value)
+    return dossier
+
+
 @dataclass(frozen=True, slots=True)
 class RejectedRecord:
     """A record that failed validation: set aside, counted and named, never silently dropped."""
@@ -93,25 +106,36 @@ class InvalidDossier(ValueError):
         self.code = code
         self.reason = reason
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their message alone; a Dask worker sends this one back whole.
+        return (type(self), (self.code, self.reason))
+
 
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+# A time is checked by looking up its parts in small sets of every valid value (about 1 MB in
+# all) instead of converting five numbers: it runs for every time of every record read.
+_YEARS = frozenset(f"{year:04d}" for year in range(10000))
+_MONTH_DAY_HOURS = frozenset(
+    f"{month:02d}{day:02d}{hour:02d}"
+    for month in range(1, 13)
+    for day in range(1, _DAYS_IN_MONTH[month] + 1)
+    for hour in range(24)
+    if (month, day) != (2, 29)  # 29 February exists in leap years only: checked apart
+)
+_HOURS = frozenset(f"{hour:02d}" for hour in range(24))
+_MINUTE_SECONDS = frozenset(
+    f"{minute:02d}{second:02d}" for minute in range(60) for second in range(60)
+)
 
 
 def is_portal_time(value: str) -> bool:
     """Tell whether `value` is a well-formed `yyyyMMddHHmmss` time (a cheap check, no datetime)."""
-    if len(value) != 14 or not value.isdigit():
+    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS or value[:4] not in _YEARS:
         return False
-    month = int(value[4:6])
-    day = int(value[6:8])
-    if month == 2 and day == 29 and not calendar.isleap(int(value[:4])):
-        return False
-    return (
-        1 <= month <= 12
-        and 1 <= day <= _DAYS_IN_MONTH[month]
-        and int(value[8:10]) < 24
-        and int(value[10:12]) < 60
-        and int(value[12:14]) < 60
-    )
+    if value[4:10] in _MONTH_DAY_HOURS:
+        return True
+    return value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4]))
 
 
 def _time(
@@ -155,23 +179,39 @@ def _text(raw: Mapping[str, Any], key: str) -> str:
 
 def parse_dossier(raw: Any) -> Dossier:
     """Validate one record of `LayDanhSachHoSo`; raise InvalidDossier naming the record and why."""
-    if not isinstance(raw, Mapping):
+    # The hot path of every fetch: each field is read once and a well-formed value is kept
+    # as is; only an unusual one goes through its helper (_time, _int, _bool, _text), which
+    # reads it leniently or raises naming the field. The checks run in the order of the
+    # fields' descriptions so that a record with several faults always names the same one.
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidDossier("", f"record is a {type(raw).__name__}, not an object")
-    code_value = raw.get("MaHoSo")
+    get = raw.get
+    code_value = get("MaHoSo")
     code = code_value.strip() if isinstance(code_value, str) else ""
     if not code:
         raise InvalidDossier("", "MaHoSo is missing")
-    agency = _text(raw, "MaDonVi").strip()
+    agency = get("MaDonVi")
+    agency = (agency if type(agency) is str else _text(raw, "MaDonVi")).strip()
     if not agency:
         raise InvalidDossier(code, "MaDonVi is missing")
-    received = _time(raw, "NgayTiepNhan", code, required=True)
-    status = _int(raw, "TrangThaiHoSo", code, default=-1)
+    received = get("NgayTiepNhan")
+    if type(received) is not str or not is_portal_time(received):
+        received = _time(raw, "NgayTiepNhan", code, required=True)
+    status = get("TrangThaiHoSo")
+    if type(status) is not int:
+        status = _int(raw, "TrangThaiHoSo", code, default=-1)
     if not 1 <= status <= 10:
-        raise InvalidDossier(
-            code, f"TrangThaiHoSo {raw.get('TrangThaiHoSo')!r} is not a status 1..10"
-        )
-    finished = _time(raw, "NgayKetThucXuLy", code)
-    handed_back = _time(raw, "NgayTra", code)
+        raise InvalidDossier(code, f"TrangThaiHoSo {get('TrangThaiHoSo')!r} is not a status 1..10")
+    finished = get("NgayKetThucXuLy")
+    if finished is None or finished == "":
+        finished = NOT_SET
+    elif type(finished) is not str or not is_portal_time(finished):
+        finished = _time(raw, "NgayKetThucXuLy", code)
+    handed_back = get("NgayTra")
+    if handed_back is None or handed_back == "":
+        handed_back = NOT_SET
+    elif type(handed_back) is not str or not is_portal_time(handed_back):
+        handed_back = _time(raw, "NgayTra", code)
     if status in (STATUS_RESOLVED, STATUS_RESULT_RETURNED) and not finished:
         raise InvalidDossier(code, f"TrangThaiHoSo {status} (resolved) has no NgayKetThucXuLy")
     if status in (STATUS_WITHDRAWN, STATUS_RETURNED) and not (handed_back or finished):
@@ -180,7 +220,7 @@ def parse_dossier(raw: Any) -> Dossier:
         )
 
     forwarding = None
-    link = raw.get("LienThong")
+    link = get("LienThong")
     if link:
         if not isinstance(link, Mapping):
             raise InvalidDossier(code, "LienThong is not an object")
@@ -191,40 +231,87 @@ def parse_dossier(raw: Any) -> Dossier:
             finished=_time(link, "NgayKetThucXuLy", code, within="LienThong"),
         )
 
-    supplements_raw = raw.get("DanhSachHoSoBoSung") or []
-    if not isinstance(supplements_raw, list):
-        raise InvalidDossier(code, "DanhSachHoSoBoSung is not a list")
-    supplements = []
-    for entry in supplements_raw:
-        if not isinstance(entry, Mapping):
-            raise InvalidDossier(code, "an entry of DanhSachHoSoBoSung is not an object")
-        supplements.append(
-            SupplementRequest(
-                requested=_time(entry, "NgayBoSung", code, within="DanhSachHoSoBoSung"),
-                received=_time(entry, "NgayTiepNhanBoSung", code, within="DanhSachHoSoBoSung"),
+    supplements: tuple[SupplementRequest, ...] = ()
+    supplements_raw = get("DanhSachHoSoBoSung")
+    if supplements_raw:
+        if not isinstance(supplements_raw, list):
+            raise InvalidDossier(code, "DanhSachHoSoBoSung is not a list")
+        entries = []
+        for entry in supplements_raw:
+            if not isinstance(entry, Mapping):
+                raise InvalidDossier(code, "an entry of DanhSachHoSoBoSung is not an object")
+            entries.append(
+                SupplementRequest(
+                    requested=_time(entry, "NgayBoSung", code, within="DanhSachHoSoBoSung"),
+                    received=_time(entry, "NgayTiepNhanBoSung", code, within="DanhSachHoSoBoSung"),
+                )
             )
-        )
+        supplements = tuple(entries)
 
-    return Dossier(
-        code=code,
-        agency=agency,
-        received=received,
-        status=status,
-        procedure_code=_text(raw, "MaTTHC"),
-        procedure_name=_text(raw, "TenTTHC"),
-        field_code=_text(raw, "MaLinhVuc"),
-        field_name=_text(raw, "TenLinhVuc"),
-        due=_time(raw, "NgayHenTra", code),
-        finished=finished,
-        handed_back=handed_back,
-        channel=_int(raw, "KenhThucHien", code),
-        result_by_post=_int(raw, "HinhThuc", code) == RESULT_BY_POST,
-        online_level=_int(raw, "MucDo", code),
-        interagency=_bool(raw, "LaLienThong"),
-        forwarding=forwarding,
-        supplements=tuple(supplements),
-        fee_bearing=_bool(raw, "CoPhiLePhi"),
-        paid_online=_bool(raw, "DuocThanhToanTrucTuyen"),
-        digitised=_bool(raw, "HoSoCoThanhPhanSoHoa"),
-        updated=_time(raw, "NgayCapNhat", code),
+    procedure_code = get("MaTTHC")
+    if type(procedure_code) is not str:
+        procedure_code = _text(raw, "MaTTHC")
+    procedure_name = get("TenTTHC")
+    if type(procedure_name) is not str:
+        procedure_name = _text(raw, "TenTTHC")
+    field_code = get("MaLinhVuc")
+    if type(field_code) is not str:
+        field_code = _text(raw, "MaLinhVuc")
+    field_name = get("TenLinhVuc")
+    if type(field_name) is not str:
+        field_name = _text(raw, "TenLinhVuc")
+    due = get("NgayHenTra")
+    if due is None or due == "":
+        due = NOT_SET
+    elif type(due) is not str or not is_portal_time(due):
+        due = _time(raw, "NgayHenTra", code)
+    channel = get("KenhThucHien")
+    if type(channel) is not int:
+        channel = _int(raw, "KenhThucHien", code)
+    by_post = get("HinhThuc")
+    if type(by_post) is not int:
+        by_post = _int(raw, "HinhThuc", code)
+    online_level = get("MucDo")
+    if type(online_level) is not int:
+        online_level = _int(raw, "MucDo", code)
+    interagency = get("LaLienThong")
+    if interagency is not True and interagency is not False:
+        interagency = _bool(raw, "LaLienThong")
+    fee_bearing = get("CoPhiLePhi")
+    if fee_bearing is not True and fee_bearing is not False:
+        fee_bearing = _bool(raw, "CoPhiLePhi")
+    paid_online = get("DuocThanhToanTrucTuyen")
+    if paid_online is not True and paid_online is not False:
+        paid_online = _bool(raw, "DuocThanhToanTrucTuyen")
+    digitised = get("HoSoCoThanhPhanSoHoa")
+    if digitised is not True and digitised is not False:
+        digitised = _bool(raw, "HoSoCoThanhPhanSoHoa")
+    updated = get("NgayCapNhat")
+    if updated is None or updated == "":
+        updated = NOT_SET
+    elif type(updated) is not str or not is_portal_time(updated):
+        updated = _time(raw, "NgayCapNhat", code)
+
+    return _new_dossier(
+        code,
+        agency,
+        received,
+        status,
+        procedure_code,
+        procedure_name,
+        field_code,
+        field_name,
+        due,
+        finished,
+        handed_back,
+        channel,
+        by_post == RESULT_BY_POST,
+        online_level,
+        interagency,
+        forwarding,
+        supplements,
+        fee_bearing,
+        paid_online,
+        digitised,
+        updated,
     )

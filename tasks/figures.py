@@ -266,7 +266,13 @@ def compute_figures(
             continue
 
         received = record.received
-        closed = closing_time(record)
+        # closing_time(), inlined: this loop runs once per dossier.
+        if status in (STATUS_RESOLVED, STATUS_RESULT_RETURNED):
+            closed = record.finished
+        elif status in (STATUS_WITHDRAWN, STATUS_RETURNED):
+            closed = record.handed_back or record.finished
+        else:
+            closed = ""
         in_window = received <= end and (not closed or closed >= start)
 
         if record.supplements and any(

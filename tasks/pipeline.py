@@ -73,7 +73,7 @@ def figures_from_portal(
     quality = report.data_quality
     for rejected in quality.rejected:
         logger.warning(
-            "%s %s: record %s rejected: %s",
+            "%s %s: record %r rejected: %r",  # %r: portal text may hold line breaks
             agency,
             period.key,
             rejected.code or "<no MaHoSo>",
@@ -254,4 +254,6 @@ def deliver(
         mailer,
         force_resend=force_resend,
         dry_run=dry_run,
+        max_attempts=smtp.max_attempts,
+        backoff_seconds=smtp.backoff_seconds,
     )

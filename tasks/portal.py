@@ -119,6 +119,10 @@ class PortalServiceError(PortalError):
         self.message = message
         self.error_code = error_code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their message alone; a Dask worker sends this one back whole.
+        return (type(self), (self.service, self.message, self.error_code))
+
 
 class PortalUnavailable(PortalError):
     """The portal could not be reached or kept failing transiently until retries ran out."""
@@ -132,6 +136,9 @@ class PortalUnavailable(PortalError):
         self.cause = cause
         self.attempts = attempts
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.service, self.cause, self.attempts))
+
 
 class PortalBadResponse(PortalError):
     """The portal answered something the contract does not allow (not JSON twice, bad rows)."""
@@ -141,6 +148,9 @@ class PortalBadResponse(PortalError):
         self.url = url
         self.service = service
         self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.service, self.problem))
 
 
 # -- retry conditions -----------------------------------------------------------------
@@ -178,7 +188,8 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def _code_of(raw: Any) -> str:
-    if isinstance(raw, Mapping):
+    # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
+    if type(raw) is dict or isinstance(raw, Mapping):
         value = raw.get("MaHoSo")
         if isinstance(value, str):
             return value.strip()
@@ -213,17 +224,19 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
         for raw in page:
             code = _code_of(raw)
             if code:
-                for records, index in ((held, held_index), (fresh, fresh_index)):
-                    position = index.get(code)
-                    if position is not None:
-                        records[position] = _newer(records[position], raw)
-                        stats.duplicates_merged += 1
-                        break
-                else:
-                    fresh_index[code] = len(fresh)
-                    fresh.append(raw)
-            else:
-                fresh.append(raw)  # no MaHoSo: nothing to merge on, validation rejects it
+                position = held_index.get(code)
+                if position is not None:
+                    held[position] = _newer(held[position], raw)
+                    stats.duplicates_merged += 1
+                    continue
+                position = fresh_index.get(code)
+                if position is not None:
+                    fresh[position] = _newer(fresh[position], raw)
+                    stats.duplicates_merged += 1
+                    continue
+                fresh_index[code] = len(fresh)
+            # A record without MaHoSo has nothing to merge on: validation rejects it.
+            fresh.append(raw)
         yield from held
         held, held_index = fresh, fresh_index
     yield from held
@@ -250,8 +263,9 @@ def check_records(
         record = check_record(raw, agency)
         if isinstance(record, RejectedRecord):
             stats.rejected += 1
+            # %r: a code or reason from the portal may hold line breaks that would forge log lines
             logger.warning(
-                "rejected record %s of %s: %s", record.code or "<no MaHoSo>", agency, record.reason
+                "rejected record %r of %s: %r", record.code or "<no MaHoSo>", agency, record.reason
             )
         else:
             stats.records += 1
@@ -330,6 +344,9 @@ class HttpPortal:
         self._rng = rng if rng is not None else random.Random()
         self._http = requests.Session()
         self._http.verify = verify
+        # Given again with each request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in
+        # the environment override a session's bundle, which would drop the configured CA.
+        self._verify = verify
         self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
         self._token: str | None = None
         self._login_lock = threading.Lock()
@@ -480,7 +497,9 @@ class HttpPortal:
             stats.requests += 1
             wait: float | None = None
             try:
-                response = self._http.post(url, data=data, timeout=self.timeout)
+                response = self._http.post(
+                    url, data=data, timeout=self.timeout, verify=self._verify
+                )
             except requests.RequestException as error:
                 if not is_transient(error):
                     raise PortalUnavailable(url, service, _describe(error), attempt) from None

@@ -19,7 +19,7 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage, RichText
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from tasks.charts import resolution_chart_png, trend_chart_png
+from tasks.charts import draw_charts
 from tasks.config import Department, DepartmentTexts, Settings
 from tasks.figures import FiguresReport
 from tasks.naming import period_folder, report_name
@@ -129,11 +129,9 @@ def build_report_context(
 
 
 def build_charts(report: FiguresReport, trend_points: TrendPoints) -> dict[str, bytes]:
-    """Return the report's two charts as PNG bytes, by CHART_KEYS."""
-    return {
-        "resolution": resolution_chart_png(report.figures),
-        "trend": trend_chart_png(list(trend_points)),
-    }
+    """Return the report's two charts as PNG bytes, by CHART_KEYS (see tasks.charts.draw_charts)."""
+    resolution, trend = draw_charts(report.figures, trend_points)
+    return {"resolution": resolution, "trend": trend}
 
 
 def render_report(

@@ -2,7 +2,8 @@
 
 It stores every message it accepts as an .eml file and keeps what it received in memory.
 Faults are switched on per test: the server can be down (connections refused), slow, answer
-421 or 451 for the next messages, or refuse chosen addresses at RCPT.
+421 or 451 for the next messages, refuse chosen addresses at RCPT, or hold new transactions
+at MAIL FROM until the test admits them (to stop a sender at a known point).
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ class _Handler:
     def __init__(self, owner: LoopbackSmtpServer) -> None:
         self.owner = owner
 
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        await self.owner._pass_gate()
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -123,6 +137,8 @@ class LoopbackSmtpServer:
         self.slow_seconds = 0.0
         self.refused_addresses: dict[str, tuple[int, str]] = {}
         self._faults: list[str] = []
+        self._gate: int | None = None  # transactions still admitted while holding; None: open
+        self.waiting = 0  # transactions held at MAIL FROM now
         self._credentials = credentials
         self._security = security
         self._tls_context: ssl.SSLContext | None = None
@@ -213,10 +229,46 @@ class LoopbackSmtpServer:
         """Stop refusing `address`."""
         self.refused_addresses.pop(address.lower(), None)
 
+    def hold(self) -> None:
+        """Hold every new transaction at MAIL FROM, unanswered, until admit() or release()."""
+        with self._lock:
+            self._gate = 0
+
+    def admit(self, count: int = 1) -> None:
+        """Let `count` more held or future transactions through while holding."""
+        with self._lock:
+            if self._gate is not None:
+                self._gate += count
+
+    def release(self) -> None:
+        """Stop holding: every waiting and future transaction goes on."""
+        with self._lock:
+            self._gate = None
+
+    async def _pass_gate(self) -> None:
+        counted = False
+        try:
+            while True:
+                with self._lock:
+                    if self._gate is None:
+                        return
+                    if self._gate > 0:
+                        self._gate -= 1
+                        return
+                    if not counted:
+                        self.waiting += 1
+                        counted = True
+                await asyncio.sleep(0.01)
+        finally:
+            if counted:
+                with self._lock:
+                    self.waiting -= 1
+
     def clear_faults(self) -> None:
-        """Forget every fault: no slowness, no pending replies, no refused address."""
+        """Forget every fault: no slowness, no pending replies, no refused address, no hold."""
         with self._lock:
             self._faults.clear()
+            self._gate = None
         self.slow_seconds = 0.0
         self.refused_addresses.clear()
 

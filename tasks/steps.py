@@ -11,9 +11,9 @@ interrupt a task running in a worker thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
@@ -27,6 +27,9 @@ from tasks.periods import Period
 from tasks.pipeline import DocumentSet, Rates, TrendPoints
 from tasks.portal import PortalUnavailable
 from tasks.services import open_mailer, open_portal, open_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -47,6 +50,10 @@ class DeliveryIncomplete(RuntimeError):
         self.outcome = outcome
         self.transient = bool(outcome.failed) and not outcome.refused
 
+    def __reduce__(self) -> tuple[type[DeliveryIncomplete], tuple[DeliveryOutcome]]:
+        # A Dask worker sends the failure back pickled; rebuild it from the outcome.
+        return (type(self), (self.outcome,))
+
 
 def _raised(state: State[Any]) -> BaseException | None:
     try:
@@ -54,6 +61,11 @@ def _raised(state: State[Any]) -> BaseException | None:
     except BaseException as error:
         return error
     return None
+
+
+def with_retries(step: Task[P, R], delays_seconds: list[float]) -> Task[P, R]:
+    """Return `step` retried once after each of `delays_seconds` (settings.runner)."""
+    return step.with_options(retries=len(delays_seconds), retry_delay_seconds=delays_seconds)
 
 
 def retry_when_portal_unavailable(_task: Any, _run: TaskRun, state: State[Any]) -> bool:
@@ -89,7 +101,7 @@ def compute_department_figures(
 
 @task(
     name="ve-bao-cao",
-    task_run_name="báo cáo {department_key}",
+    task_run_name="báo cáo {department_key} {figures.report.period}",
     cache_policy=NO_CACHE,
 )
 def render_department_documents(
@@ -104,7 +116,7 @@ def render_department_documents(
 
 @task(
     name="gui-bao-cao",
-    task_run_name="gửi {department_key}",
+    task_run_name="gửi {department_key} {documents.period_key}",
     retries=2,
     retry_delay_seconds=[30, 120],
     retry_condition_fn=retry_when_mail_transient,

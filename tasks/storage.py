@@ -10,6 +10,8 @@ pool wait for each other instead of failing. Secrets are never stored here.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -496,7 +498,7 @@ def _create_engine(url: str, busy_timeout_seconds: float) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         if database and database != ":memory:":
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor, busy_timeout_seconds)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -507,6 +509,25 @@ def _create_engine(url: str, busy_timeout_seconds: float) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _use_wal(cursor: sqlite3.Cursor, timeout_seconds: float) -> None:
+    """Put the file in WAL mode, waiting out another connection that holds it meanwhile.
+
+    SQLite does not call the busy handler for a change of journal mode: several connections
+    opening a new file at once (the first run's parallel tasks) would fail at once with
+    "database is locked" without this loop.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _read_version(connection: Connection) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime
 from typing import Any
 
@@ -335,3 +336,16 @@ def _dossiers(draw: st.DrawFn) -> Dossier:
 @given(_dossiers())
 def test_parse_reads_back_every_valid_record_unchanged(value: Dossier) -> None:
     assert parse_dossier(raw_from_dossier(value)) == value
+
+
+def test_invalid_dossier_survives_pickling_for_dask_workers() -> None:
+    error = InvalidDossier("HS-0001", "NgayTiepNhan is missing")
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (type(copy), copy.code, copy.reason, str(copy)) == (
+        InvalidDossier,
+        "HS-0001",
+        "NgayTiepNhan is missing",
+        str(error),
+    )

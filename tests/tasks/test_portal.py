@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from tasks.portal import (
     HttpPortal,
     PortalAuthError,
     PortalBadResponse,
+    PortalError,
     PortalServiceError,
     PortalUnavailable,
     check_record,
@@ -608,3 +610,19 @@ def test_fake_portal_fails_for_the_agencies_told() -> None:
 
     with pytest.raises(PortalServiceError, match=AGENCY):
         next(stream)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PortalServiceError("LayDanhSachHoSo", "Không tìm thấy đơn vị", "03"),
+        PortalUnavailable("http://portal/dvcqg", "LayDanhSachHoSo", "503", 5),
+        PortalBadResponse("http://portal/dvcqg", "LayDanhSachHoSo", "not JSON twice"),
+    ],
+)
+def test_portal_errors_survive_pickling_for_dask_workers(error: PortalError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert vars(copy) == vars(error)

@@ -1,0 +1,374 @@
+"""Province run: 120 agencies, 300,000 dossiers, 20 ms of portal latency, documents and e-mails.
+
+The monthly_report flow runs for 2024-12 over portal_sim/scenarios/province.yaml (20
+departments and 100 communes), the simulator in a process of its own adding 20 ms to every
+request, the loopback SMTP server receiving every message. Its wall time is compared with
+calling the same task functions directly (`.fn`), on a thread pool of the same size, in the
+same process: the ratio is what orchestration costs.
+
+What is measured is the steady-state monthly run. The first run for a department also
+computes the eleven months before the period for its twelve-month trend chart, and stores
+them; every later month reads them from the run history and computes one month. The
+benchmark therefore fills the history with the previous months first (computed from the same
+scenario, outside the timing): a province pays the first run once, and the months after it
+are what must stay fast. The cold first run is printed too (full size only), for context.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import PROVINCE_SCENARIO, BenchResult, cpu_used, median, tree_cpu_seconds
+from bench.simulator import SIMULATOR_PASSWORD, SIMULATOR_USER, SimulatorProcess
+
+PERIOD = "2024-12"
+LATENCY_SECONDS = 0.02
+CONCURRENCY = 4  # settings.runner.max_concurrency, the default
+WALL_LIMIT_SECONDS = 60.0
+OVERHEAD_LIMIT = 1.3
+DOMAIN = "demo.gov.vn"
+
+
+def province_scenario(quick: bool) -> dict[str, Any]:
+    """Return province.yaml; quick: 4 departments and 20 communes, a fifth of the dossiers."""
+    data: dict[str, Any] = yaml.safe_load(PROVINCE_SCENARIO.read_text(encoding="utf-8"))
+    if quick:
+        data["agencies"] = [
+            {**agency, "dossiers": agency["dossiers"] // 5} for agency in data["agencies"][:4]
+        ]
+        data["agency_groups"] = [{**group, "count": 10} for group in data["agency_groups"]]
+    return data
+
+
+def department_key(code: str) -> str:
+    """Return the department key of an agency: "000.31.05.H99" -> "DV-31-05"."""
+    parts = code.split(".")
+    return f"DV-{parts[1]}-{parts[2]}"
+
+
+def write_config(folder: Path, agencies: list[dict[str, Any]], portal_url: str) -> Path:
+    """Write settings, departments and recipients for every agency; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "province": "Tỉnh Demo",
+        "place": "Demo",
+        "output_dir": "out",  # replaced per run by TTHC_OUTPUT_DIR
+        "vpubnd_agency": "000.00.01.H99",
+        "operators": [f"quantri@{DOMAIN}"],
+        "portal": {"base_url": portal_url, "page_size": 500},
+        "smtp": {"host": "embedded", "port": 0, "sender_address": f"bao-cao-tthc@{DOMAIN}"},
+        "runner": {"kind": "default", "max_concurrency": CONCURRENCY},
+    }
+    departments = [
+        {
+            "key": department_key(row["MaDonVi"]),
+            "agency_code": row["MaDonVi"],
+            "name": row["TenDonVi"],
+            "parent_authority": "UBND TỈNH DEMO",
+            "document_symbol": f"BC-{department_key(row['MaDonVi'])}",
+            "signer": {
+                "authority": "KT. GIÁM ĐỐC",
+                "title": "PHÓ GIÁM ĐỐC",
+                "name": "Nguyễn Văn An",
+            },
+        }
+        for row in agencies
+    ]
+    recipients = {
+        "allowed_domains": [DOMAIN],
+        "defaults": {"noi_nhan": ["Trung tâm Phục vụ hành chính công", "Lưu: VT, VP"]},
+        "centre": {"to": [f"ttphvhcc@{DOMAIN}"]},
+        "departments": {
+            d["key"]: {"to": [f"vanthu.{d['key'].lower()}@{DOMAIN}"]} for d in departments
+        },
+    }
+    for name, content in (
+        ("settings.yaml", settings),
+        ("departments.yaml", {"departments": departments}),
+        ("recipients.yaml", recipients),
+    ):
+        (folder / name).write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def fill_history(data: dict[str, Any], config_dir: Path, database: Path) -> int:
+    """Store the figures of the eleven months before PERIOD for every agency; return records read.
+
+    Computed from the scenario in this process, without HTTP: the values are those a first
+    run would have fetched and stored.
+    """
+    from portal_sim.generator import ScenarioStore
+    from tasks.config import load_config
+    from tasks.dossiers import InvalidDossier, RejectedRecord, parse_dossier
+    from tasks.figures import compute_figures
+    from tasks.periods import Period
+    from tasks.storage import RunStore
+
+    config = load_config(config_dir, {})
+    scenario = ScenarioStore.from_dict(data, source=str(PROVINCE_SCENARIO))
+    period = Period.parse(PERIOD)
+    months = [m for m in period.trailing_months(12) if m != period]
+    read = 0
+
+    def validated(rows: list[dict[str, Any]]) -> Iterator[Any]:
+        for row in rows:
+            try:
+                yield parse_dossier(row)
+            except InvalidDossier as error:
+                yield RejectedRecord(error.code, error.reason)
+
+    with RunStore(f"sqlite:///{database}") as store:
+        for department in config.departments.departments:
+            for month in months:
+                window = scenario.window(department.agency_code, month.start_stamp, month.end_stamp)
+                rows = window.page(0, window.total)
+                read += len(rows)
+                report = compute_figures(
+                    validated(rows), month, department.agency_code, config.settings.vpubnd_agency
+                )
+                store.record_figures(department.key, report)
+    return read
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any]:
+    """Do what the flow does, calling each task's function (`.fn`) on a same-sized thread pool."""
+    from flows.runtime import config_dir_from_env
+    from tasks.config import load_config
+    from tasks.services import embedded_services
+    from tasks.steps import (
+        compute_department_figures,
+        deliver_centre_documents,
+        deliver_department_documents,
+        render_centre_documents,
+        render_department_documents,
+    )
+
+    config = load_config(config_dir_from_env(os.environ), os.environ)
+    selected = keys or [d.key for d in config.departments.departments]
+    with embedded_services(config) as services, ThreadPoolExecutor(CONCURRENCY) as pool:
+        live = services.config
+        # Submitted in the flow's order: every department's figures, then documents, then
+        # deliveries, each waiting in its worker for what it needs, as Prefect's tasks do.
+        figures = {k: pool.submit(compute_department_figures.fn, live, k, PERIOD) for k in selected}
+
+        def render(key: str) -> Any:
+            return render_department_documents.fn(live, key, figures[key].result())
+
+        documents = {k: pool.submit(render, k) for k in selected}
+
+        def deliver(key: str) -> Any:
+            return deliver_department_documents.fn(
+                live, key, documents[key].result(), figures[key].result(), False, False
+            )
+
+        deliveries = {k: pool.submit(deliver, k) for k in selected}
+        every: list[Future[Any]] = [*figures.values(), *documents.values(), *deliveries.values()]
+        wait_all(every)
+        for future in every:
+            future.result()  # raise the first failure
+        if keys is None:
+            rows = [(live.department(k).name, figures[k].result().report) for k in selected]
+            centre = pool.submit(render_centre_documents.fn, live, PERIOD, rows).result()
+            pool.submit(
+                deliver_centre_documents.fn,
+                live,
+                PERIOD,
+                centre,
+                [report for _, report in rows],
+                False,
+                False,
+            ).result()
+        received = len(services.mail_server.received) if services.mail_server else 0
+    return {"messages": received}
+
+
+def run_flow() -> dict[str, Any]:
+    """Run the monthly_report flow for PERIOD (inside a Prefect API started beforehand)."""
+    from flows.monthly_report import monthly_report
+
+    summary = monthly_report(period=PERIOD)
+    if summary.failed:
+        raise RuntimeError(f"the flow run failed for {summary.failed}")
+    return {"departments": len(summary.departments)}
+
+
+def count_messages(output_dir: Path) -> int:
+    """Count the .eml files the loopback mail server stored."""
+    return sum(1 for _ in (output_dir / "mail").rglob("*.eml"))
+
+
+def count_documents(output_dir: Path) -> int:
+    """Count the reports and data forms written."""
+    reports = output_dir / "reports"
+    return sum(1 for p in reports.rglob("*") if p.suffix in (".docx", ".xlsx"))
+
+
+@dataclass
+class Timing:
+    """What the timed runs of one kind took: wall and CPU seconds, one entry per run."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def run(quick: bool) -> BenchResult:
+    """Fill the history, then time the direct and the Prefect run side by side."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from tasks.storage import DATABASE_FILE
+
+    data = province_scenario(quick)
+    rounds = 1 if quick else 2
+    agencies = agency_rows(data)
+    keys = [department_key(a["MaDonVi"]) for a in agencies]
+    dossiers = sum(int(a.get("dossiers", 0)) for a in data["agencies"]) + sum(
+        int(g["count"]) * int(g.get("dossiers", 0)) for g in data.get("agency_groups", [])
+    )
+    timings = {"direct": Timing(), "prefect": Timing()}
+    actions = {"direct": run_direct_all, "prefect": run_flow_all}
+    outputs: dict[str, Path] = {}
+    cold: float | None = None
+    with (
+        tempfile.TemporaryDirectory(prefix="tthc-bench-province-") as folder,
+        SimulatorProcess(data, latency_seconds=LATENCY_SECONDS) as simulator,
+    ):
+        root = Path(folder)
+        config_dir = write_config(root / "config", agencies, simulator.url)
+        history = root / "history.sqlite"
+        started = time.perf_counter()
+        history_records = fill_history(data, config_dir, history)
+        fill_seconds = time.perf_counter() - started
+        base_env = {
+            "TTHC_CONFIG_DIR": str(config_dir),
+            "PORTAL_USERNAME": SIMULATOR_USER,
+            "PORTAL_PASSWORD": SIMULATOR_PASSWORD,
+        }
+
+        def output_for(label: str, with_history: bool = True) -> dict[str, str]:
+            output = root / "runs" / label
+            output.mkdir(parents=True)
+            if with_history:
+                shutil.copy(history, output / DATABASE_FILE)
+            outputs[label] = output
+            return {**base_env, "TTHC_OUTPUT_DIR": str(output)}
+
+        with environment(output_for("warm-up")):
+            run_direct(config_dir, keys[:2])  # imports, fonts, templates, chart processes
+        with prefect_test_harness(server_startup_timeout=120):
+            with environment(output_for("warm-up-flow")):
+                warm_up_flow()
+            # Alternated, so that a burst of load from elsewhere hits both kinds alike.
+            for number in range(rounds):
+                for kind, action in actions.items():
+                    with environment(output_for(f"{kind}-{number}")):
+                        before = tree_cpu_seconds(exclude=[simulator.pid])
+                        started = time.perf_counter()
+                        action(config_dir)
+                        timings[kind].wall.append(time.perf_counter() - started)
+                        after = tree_cpu_seconds(exclude=[simulator.pid])
+                        timings[kind].cpu.append(cpu_used(before, after))
+        if not quick:
+            with environment(output_for("cold", with_history=False)):
+                started = time.perf_counter()
+                run_direct(config_dir)
+                cold = time.perf_counter() - started
+        expected = len(agencies) + 1
+        for label, output in outputs.items():
+            if label.startswith(("direct", "prefect", "cold")):
+                received = count_messages(output)
+                if received != expected:
+                    raise RuntimeError(
+                        f"{label}: {received} messages received, {expected} expected"
+                    )
+        documents = count_documents(outputs[f"prefect-{rounds - 1}"])
+
+    direct, prefect = median(timings["direct"].wall), median(timings["prefect"].wall)
+    direct_cpu, prefect_cpu = median(timings["direct"].cpu), median(timings["prefect"].cpu)
+    result = BenchResult("province", "Province run (steady-state month, 20 ms portal latency)")
+    result.add("agencies", len(agencies), "", "departments and communes")
+    result.add("dossiers in the scenario", dossiers, "", "over 2024")
+    result.add("documents written", documents, "", ".docx and .xlsx, Centre's included")
+    result.add("messages delivered", expected, "", "to the loopback SMTP server")
+    result.add("Prefect run: wall time", prefect, "s", f"median of {rounds}")
+    result.add("direct (.fn) run: wall time", direct, "s", f"median of {rounds}")
+    result.add("reports per second (Prefect run)", expected / prefect, "reports/s")
+    result.add("orchestration overhead, wall", prefect / direct, "x", "Prefect / direct")
+    result.add("Prefect run: CPU", prefect_cpu, "s", "run + chart workers + Prefect API")
+    result.add("direct (.fn) run: CPU", direct_cpu, "s", "run + chart workers + Prefect API")
+    result.add("orchestration overhead, CPU", prefect_cpu / direct_cpu, "x", "load elsewhere aside")
+    result.add("history fill (outside timing)", fill_seconds, "s", f"{history_records:,} records")
+    if cold is not None:
+        result.add("cold first run, direct (context)", cold, "s", "computes 12 months per agency")
+    result.target("Prefect run wall time (s)", prefect, WALL_LIMIT_SECONDS, "<")
+    result.target(
+        "orchestration overhead (Prefect / direct)", prefect / direct, OVERHEAD_LIMIT, "<"
+    )
+    result.details = {
+        "period": PERIOD,
+        "latency_seconds": LATENCY_SECONDS,
+        "concurrency": CONCURRENCY,
+        "wall_seconds": {k: [round(v, 2) for v in t.wall] for k, t in timings.items()},
+        "cpu_seconds": {k: [round(v, 2) for v in t.cpu] for k, t in timings.items()},
+        "cold_first_run_seconds": None if cold is None else round(cold, 2),
+    }
+    return result
+
+
+def agency_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the LayDanhSachDonVi rows of a scenario given as data (groups expanded)."""
+    from portal_sim.generator import scenario_from_dict
+
+    return [spec.row for spec in scenario_from_dict(data, str(PROVINCE_SCENARIO)).agencies]
+
+
+def run_direct_all(config_dir: Path) -> None:
+    """Run every department and the Centre directly."""
+    run_direct(config_dir)
+
+
+def run_flow_all(config_dir: Path) -> None:
+    """Run the flow for every department and the Centre."""
+    del config_dir  # the flow reads $TTHC_CONFIG_DIR
+    run_flow()
+
+
+def warm_up_flow() -> None:
+    """Run a trivial flow so that the Prefect API's first-use costs are not in the timing."""
+    from prefect import flow, task
+
+    @task
+    def nothing() -> int:
+        return 0
+
+    @flow
+    def warm_up() -> int:
+        return int(nothing.submit().result())
+
+    warm_up()

@@ -1,0 +1,257 @@
+"""Tests of flows/monthly_report.py run on a real Prefect API, portal simulator and SMTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from docx import Document
+from prefect import get_client, task
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect_dask import DaskTaskRunner
+
+from flows.monthly_report import RunSummary, monthly_report
+from flows.runtime import SettingsTaskRunner, task_runner_for
+from portal_sim.server import Faults
+from tasks.config import RunnerSettings
+from tasks.delivery import DeliveryOutcome
+from tasks.steps import DeliveryIncomplete
+from tests.flows.conftest import FlowSetup
+
+STP_AGENCY = "000.00.09.H99"
+OPERATOR = "quantri@demo.gov.vn"
+
+
+def _run(**parameters: Any) -> State[RunSummary]:
+    state: State[RunSummary] = monthly_report(**parameters, return_state=True)
+    return state
+
+
+def _recipients(setup: FlowSetup, key: str) -> set[str]:
+    recipients = setup.config().recipients_for(key)
+    return {a.lower() for a in [*recipients.to, *recipients.cc, *recipients.bcc]}
+
+
+def _deliveries(setup: FlowSetup, key: str) -> Counter[str]:
+    """Count, per recipient, the messages that carried `key`'s report."""
+    return Counter(a.lower() for m in setup.messages_for(key) for a in m.envelope_to)
+
+
+def test_a_failing_department_fails_the_run_and_a_rerun_delivers_only_it(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    flow_setup.simulator.faults = Faults(failing_agencies={STP_AGENCY})
+    parameters = {"period": "2024-03", "departments": ["SKHCN", "STP"]}
+
+    failed = _run(**parameters)
+
+    assert failed.is_failed()
+    assert failed.message is not None
+    assert "\n- STP: " in failed.message
+    assert "SKHCN" not in failed.message
+    assert _deliveries(flow_setup, "SKHCN") == Counter(
+        dict.fromkeys(_recipients(flow_setup, "SKHCN"), 1)
+    )
+    assert flow_setup.messages_for("STP") == []
+
+    flow_setup.simulator.faults = Faults()
+    rerun = _run(**parameters)
+
+    assert rerun.is_completed(), rerun.message
+    summary = rerun.result()
+    by_key = {result.key: result for result in summary.departments}
+    assert by_key["SKHCN"].delivery is not None
+    assert by_key["SKHCN"].delivery.sent == []
+    assert {a.lower() for a in by_key["SKHCN"].delivery.skipped} == _recipients(flow_setup, "SKHCN")
+    # Every recipient has each report exactly once, over both runs.
+    for key in ("SKHCN", "STP"):
+        assert _deliveries(flow_setup, key) == Counter(
+            dict.fromkeys(_recipients(flow_setup, key), 1)
+        )
+    # A run of some departments leaves the Centre's summary to a run of all.
+    assert summary.centre is None
+    assert not [m for m in flow_setup.smtp.received if "tổng hợp" in " ".join(m.attachments())]
+
+
+def test_the_operators_get_one_alert_naming_the_period_and_the_department(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    flow_setup.simulator.faults = Faults(failing_agencies={STP_AGENCY})
+
+    state = _run(period="2024-03", departments=["STP", "SGDDT"])
+
+    assert state.is_failed()
+    alerts = flow_setup.smtp.messages_to(OPERATOR)
+    assert len(alerts) == 1
+    [alert] = alerts
+    assert alert.envelope_to == [OPERATOR]
+    assert "tháng 3/2024" in alert.subject
+    body = alert.text()
+    assert "(kỳ 2024-03)" in body
+    assert "- STP: " in body
+    assert "SGDDT" not in body
+    assert alert.attachments() == {}
+
+
+def _table_rows(data: Any) -> list[dict[str, Any]]:
+    rows = json.loads(data) if isinstance(data, str) else data
+    assert isinstance(rows, list)
+    return rows
+
+
+def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    first = _run(period="2024-01", departments=["SYT"])
+    assert first.is_completed(), first.message
+    received = len(flow_setup.smtp.received)
+    assert received == 1
+
+    second = _run(period="2024-01", departments=["SYT"])
+
+    assert second.is_completed(), second.message
+    assert len(flow_setup.smtp.received) == received
+    [syt] = second.result().departments
+    assert syt.delivery is not None
+    assert syt.delivery.sent == []
+    assert {a.lower() for a in syt.delivery.skipped} == _recipients(flow_setup, "SYT")
+    assert syt.figures is not None
+
+    flow_run_id = second.state_details.flow_run_id
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    assert sorted(run.name for run in task_runs) == [
+        "báo cáo SYT 2024-01",
+        "gửi SYT 2024-01",
+        "số liệu SYT 2024-01",
+    ]
+    by_type = {artifact.type: artifact for artifact in artifacts}
+    assert by_type["table"].key == "bao-cao-tthc-2024-01"
+    [row] = _table_rows(by_type["table"].data)
+    assert row["Sở"] == "SYT"
+    assert row["Tổng tiếp nhận"] == syt.figures.figures["received_total"]
+    assert row["Đã giải quyết"] == syt.figures.figures["resolved"]
+    assert row["Đã gửi"] == 0
+    assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
+    assert row["Kết quả"] == "hoàn thành"
+    markdown = str(by_type["markdown"].data)
+    assert "# Báo cáo TTHC tháng 1/2024" in markdown
+    assert f"Thư đã gửi: 0; bỏ qua (người nhận đã có bản này): {len(syt.delivery.skipped)}" in (
+        markdown
+    )
+    assert "Văn bản đã viết: 2" in markdown
+
+
+def _docx_text(path: Path) -> list[str]:
+    document = Document(str(path))
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        lines += [cell.text for row in table.rows for cell in row.cells]
+    return lines
+
+
+def _xlsx_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    workbook = openpyxl.load_workbook(path, data_only=True)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook}
+
+
+def test_the_dask_runner_writes_the_same_documents_as_the_default(
+    prefect_api: str, flow_setup: FlowSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parameters = {"period": "2024-02", "departments": ["SGDDT"], "dry_run": True}
+    by_threads = _run(**parameters)
+    flow_setup.use_output(tmp_path / "out-dask")
+    monkeypatch.setenv("TTHC_RUNNER__KIND", "dask")
+    monkeypatch.setenv("TTHC_RUNNER__MAX_CONCURRENCY", "2")
+
+    by_dask = _run(**parameters)
+
+    assert by_threads.is_completed(), by_threads.message
+    assert by_dask.is_completed(), by_dask.message
+    threads, dask = by_threads.result(), by_dask.result()
+    assert (threads.task_runner, dask.task_runner) == ("threadpool", "dask")
+    [left], [right] = threads.departments, dask.departments
+    assert left.figures == right.figures
+    assert left.documents is not None
+    assert right.documents is not None
+    assert left.documents.report != right.documents.report  # two output folders
+    assert _docx_text(left.documents.report) == _docx_text(right.documents.report)
+    assert _xlsx_values(left.documents.data_form) == _xlsx_values(right.documents.data_form)
+    assert flow_setup.smtp.received == []  # dry runs
+
+    # What travels to and from Dask workers survives pickling unchanged.
+    config = flow_setup.config()
+    for value in (config, right.figures, right.documents, right.delivery):
+        assert pickle.loads(pickle.dumps(value)) == value
+    outcome = DeliveryOutcome("2024-02", "SGDDT", "hash", 1, failed={"a@demo.gov.vn": "451"})
+    copy = pickle.loads(pickle.dumps(DeliveryIncomplete(outcome)))
+    assert (copy.outcome, copy.transient, str(copy)) == (
+        outcome,
+        True,
+        str(DeliveryIncomplete(outcome)),
+    )
+
+
+def test_the_default_runner_is_a_thread_pool_of_max_concurrency() -> None:
+    runner = task_runner_for(RunnerSettings(kind="default", max_concurrency=3))
+
+    assert isinstance(runner, ThreadPoolTaskRunner)
+    assert runner.duplicate()._max_workers == 3
+
+
+def test_the_dask_runner_connects_to_the_scheduler_address() -> None:
+    runner = task_runner_for(RunnerSettings(kind="dask", dask_address="tcp://10.0.0.5:8786"))
+
+    assert isinstance(runner, DaskTaskRunner)
+    assert runner.address == "tcp://10.0.0.5:8786"
+
+
+def test_the_dask_runner_starts_a_local_cluster_of_processes_without_an_address() -> None:
+    runner = task_runner_for(RunnerSettings(kind="dask", max_concurrency=4))
+
+    assert isinstance(runner, DaskTaskRunner)
+    assert runner.address is None
+    kwargs = runner.cluster_kwargs
+    assert kwargs["processes"] is True
+    assert 1 <= kwargs["n_workers"] <= 4
+    assert kwargs["n_workers"] * kwargs["threads_per_worker"] >= 4
+
+
+@pytest.mark.filterwarnings("ignore:Logger 'prefect.task_runs' attempted to send logs")
+def test_the_settings_runner_reads_the_configuration_when_a_run_starts(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    runner = SettingsTaskRunner(dict(os.environ))
+    assert runner.name == "settings"
+
+    with runner.duplicate() as started:
+        assert started.name == "threadpool"
+        assert started.submit(_double, {"value": 21}).result() == 42
+
+
+def test_the_settings_runner_falls_back_to_threads_when_the_configuration_is_broken(
+    tmp_path: Path,
+) -> None:
+    runner = SettingsTaskRunner({"TTHC_CONFIG_DIR": str(tmp_path / "missing")})
+
+    with runner as started:
+        assert started.name == "threadpool"
+
+
+@task
+def _double(value: int) -> int:
+    return value * 2
