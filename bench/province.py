@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import yaml
 
 from bench.common import PROVINCE_SCENARIO, BenchResult, cpu_used, median, tree_cpu_seconds
 from bench.simulator import SIMULATOR_PASSWORD, SIMULATOR_USER, SimulatorProcess
+from flows.runtime import environment_overrides
 
 PERIOD = "2024-12"
 LATENCY_SECONDS = 0.02
@@ -140,21 +140,6 @@ def fill_history(data: dict[str, Any], config_dir: Path, database: Path) -> int:
                 )
                 store.record_figures(department.key, report)
     return read
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any]:
@@ -279,15 +264,15 @@ def run(quick: bool) -> BenchResult:
             outputs[label] = output
             return {**base_env, "TTHC_OUTPUT_DIR": str(output)}
 
-        with environment(output_for("warm-up")):
+        with environment_overrides(output_for("warm-up")):
             run_direct(config_dir, keys[:2])  # imports, fonts, templates, chart processes
         with prefect_test_harness(server_startup_timeout=120):
-            with environment(output_for("warm-up-flow")):
+            with environment_overrides(output_for("warm-up-flow")):
                 warm_up_flow()
             # Alternated, so that a burst of load from elsewhere hits both kinds alike.
             for number in range(rounds):
                 for kind, action in actions.items():
-                    with environment(output_for(f"{kind}-{number}")):
+                    with environment_overrides(output_for(f"{kind}-{number}")):
                         before = tree_cpu_seconds(exclude=[simulator.pid])
                         started = time.perf_counter()
                         action(config_dir)
@@ -295,7 +280,7 @@ def run(quick: bool) -> BenchResult:
                         after = tree_cpu_seconds(exclude=[simulator.pid])
                         timings[kind].cpu.append(cpu_used(before, after))
         if not quick:
-            with environment(output_for("cold", with_history=False)):
+            with environment_overrides(output_for("cold", with_history=False)):
                 started = time.perf_counter()
                 run_direct(config_dir)
                 cold = time.perf_counter() - started

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.monthly_report import RunSummary, monthly_report
+from flows.runtime import environment_overrides
 from tasks.config import CONFIG_DIR_VARIABLE, AppConfig
 from tasks.periods import Period
 from tasks.report_text import format_percent
@@ -28,20 +27,6 @@ class MailReceived:
     messages: int
     by_recipient: dict[str, int]
     folder: Path
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceived]:
@@ -60,7 +45,7 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
             overrides |= {"PORTAL_USERNAME": SIMULATOR_USER, "PORTAL_PASSWORD": SIMULATOR_PASSWORD}
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
-        with _environment(overrides), prefect_test_harness(server_startup_timeout=120):
+        with environment_overrides(overrides), prefect_test_harness(server_startup_timeout=120):
             started = time.monotonic()
             summary = monthly_report(period=period.key)
             elapsed = time.monotonic() - started

@@ -214,8 +214,14 @@ def render_summary(
         period,
         config.settings,
         folder / f"{summary_name(period)}.docx",
+        noi_nhan=config.recipients.centre.noi_nhan or None,
     )
-    xlsx = write_summary_data_form(rows, period, folder / f"{summary_data_form_name(period)}.xlsx")
+    xlsx = write_summary_data_form(
+        rows,
+        period,
+        folder / f"{summary_data_form_name(period)}.xlsx",
+        agency=config.settings.centre_name,
+    )
     pdf = convert_to_pdf(docx)
     store.record_document(period, CENTRE_KEY, "summary", docx)
     return DocumentSet(period.key, CENTRE_KEY, docx, xlsx, pdf)

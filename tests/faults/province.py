@@ -13,8 +13,8 @@ import os
 import shutil
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import yaml
 from prefect.states import State
 
 from flows.monthly_report import monthly_report
+from flows.runtime import environment_overrides
 from portal_sim.server import PortalSimulator
 from tasks.config import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, AppConfig, load_config
 from tasks.periods import Period
@@ -125,19 +126,9 @@ class Province:
 
     # -- running -----------------------------------------------------------------------------
 
-    @contextmanager
-    def environment(self) -> Iterator[None]:
+    def environment(self) -> AbstractContextManager[None]:
         """Set this province's variables in os.environ for the block (the flow reads them)."""
-        saved = {key: os.environ.get(key) for key in self.environ}
-        os.environ.update(self.environ)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return environment_overrides(self.environ)
 
     def run(self, **parameters: Any) -> State[Any]:
         """Run monthly_report for PERIOD in this process; return its final state."""
