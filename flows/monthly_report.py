@@ -367,8 +367,3 @@ def _markdown(summary: RunSummary, period: Period) -> str:
             f"rút hồ sơ {format_count(quality.withdrawn)}"
         )
     return "\n".join(lines) + "\n"
-
-
-def local_now(timezone: str) -> datetime:
-    """Return the current time in `timezone`."""
-    return datetime.now(ZoneInfo(timezone))
