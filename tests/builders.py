@@ -19,6 +19,7 @@ from tasks.dossiers import (
     Forwarding,
     SupplementRequest,
 )
+from tasks.figures import FIGURE_KEYS
 from tasks.periods import Period
 
 AGENCY = "000.00.15.H99"  # Sở Khoa học và Công nghệ
@@ -32,6 +33,28 @@ FIELD_NAMES = {
 }
 
 SEED_PERIOD = Period.month(2024, 5)
+
+# The figures the seed report states for Sở Khoa học và Công nghệ, 05/2024 (kpi-rules.md, "The
+# seed, figure by figure"), every figure sent to the VP UBND tỉnh among them (all 0).
+SEED_STATED_FIGURES: dict[str, int] = {
+    "carried_over": 3,
+    "received_new": 60,
+    "received_total": 63,
+    "resolved": 54,
+    "resolved_early": 49,
+    "resolved_on_time": 5,
+    "resolved_late": 0,
+    "in_progress": 5,
+    "in_progress_not_due": 5,
+    "in_progress_overdue": 0,
+    "supplement_requested": 0,
+    "returned": 0,
+    "withdrawn": 4,
+    "interagency_new": 0,
+    "online_l34": 60,
+    "postal_return": 40,
+    **{key: 0 for key in FIGURE_KEYS if key.startswith("vpubnd_")},
+}
 SEED_PREVIOUS_PERIOD = Period.month(2024, 4)
 
 _FORMAT = "%Y%m%d%H%M%S"

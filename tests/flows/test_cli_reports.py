@@ -14,29 +14,10 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.config import DEFAULT_CONFIG_DIR
 from tasks.figures import FIGURE_KEYS, FORM_KEYS, RATE_KEYS
+from tests.builders import SEED_STATED_FIGURES
 
 SEED = Path(__file__).parent.parent / "fixtures" / "bao-cao-skhcn-thang-5-2024.txt"
 
-# The seed's figures for Sở Khoa học và Công nghệ, 05/2024 (kpi-rules.md).
-SEED_FIGURES = {
-    "carried_over": 3,
-    "received_new": 60,
-    "received_total": 63,
-    "resolved": 54,
-    "resolved_early": 49,
-    "resolved_on_time": 5,
-    "resolved_late": 0,
-    "in_progress": 5,
-    "in_progress_not_due": 5,
-    "in_progress_overdue": 0,
-    "supplement_requested": 0,
-    "returned": 0,
-    "withdrawn": 4,
-    "interagency_new": 0,
-    "online_l34": 60,
-    "postal_return": 40,
-    "vpubnd_sent": 0,
-}
 
 # Seed lines the document words differently on purpose, and why.
 SEED_LINES_WORDED_OTHERWISE = {
@@ -76,7 +57,7 @@ def _figures(runner: CliRunner, period: str) -> dict[str, object]:
 def test_figures_json_prints_the_seed_figures(runner: CliRunner) -> None:
     printed = _figures(runner, "2024-05")
 
-    assert {key: printed[key] for key in SEED_FIGURES} == SEED_FIGURES
+    assert {key: printed[key] for key in SEED_STATED_FIGURES} == SEED_STATED_FIGURES
     assert set(FIGURE_KEYS) | set(RATE_KEYS) <= set(printed)
     assert printed["early_rate"] == pytest.approx(49 / 54)
     assert printed["postal_rate"] == pytest.approx(40 / 60)

@@ -17,6 +17,7 @@ from portal_sim.store import in_window
 from tasks.dossiers import InvalidDossier, RejectedRecord, parse_dossier
 from tasks.figures import FIGURE_KEYS, FiguresReport, compute_figures
 from tasks.periods import Period
+from tests.builders import SEED_STATED_FIGURES
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "portal_sim" / "scenarios"
 DEMO = SCENARIOS / "demo.yaml"
@@ -25,32 +26,10 @@ STP = "000.00.09.H99"
 VPUBND = "000.00.01.H99"
 
 SEED_FIGURES = {
-    "carried_over": 3,
-    "received_new": 60,
-    "received_total": 63,
+    **SEED_STATED_FIGURES,
     "received_online": 60,
     "received_direct": 0,
     "received_postal": 0,
-    "resolved": 54,
-    "resolved_early": 49,
-    "resolved_on_time": 5,
-    "resolved_late": 0,
-    "in_progress": 5,
-    "in_progress_not_due": 5,
-    "in_progress_overdue": 0,
-    "supplement_requested": 0,
-    "returned": 0,
-    "withdrawn": 4,
-    "interagency_new": 0,
-    "online_l34": 60,
-    "postal_return": 40,
-    "vpubnd_sent": 0,
-    "vpubnd_early": 0,
-    "vpubnd_on_time": 0,
-    "vpubnd_late": 0,
-    "vpubnd_in_progress": 0,
-    "vpubnd_not_due": 0,
-    "vpubnd_overdue": 0,
 }
 
 
