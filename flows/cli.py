@@ -146,6 +146,7 @@ DepartmentsOption = Annotated[
     list[str] | None,
     typer.Option("--department", help="A department key (repeat for several); all by default."),
 ]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Write .eml files, send nothing.")]
 
 
 def _period(text: str) -> Period:
@@ -273,9 +274,7 @@ def send_command(
     ctx: typer.Context,
     period: PeriodOption,
     department: DepartmentsOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Write .eml files, send nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     force_resend: Annotated[
         bool, typer.Option("--force-resend", help="Send again to every recipient.")
     ] = False,
@@ -335,9 +334,7 @@ def backfill_command(
     first: Annotated[str, typer.Option("--from", help='The first period, e.g. "2024-01".')],
     last: Annotated[str, typer.Option("--to", help='The last period, e.g. "2024-06".')],
     department: DepartmentsOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Write .eml files, send nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     deployment: Annotated[
         str, typer.Option("--deployment", help="The deployment to create the runs of.")
     ] = deployment_full_name(),

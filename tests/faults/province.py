@@ -295,3 +295,12 @@ def assert_delivered_once(province: Province) -> None:
     missing = sorted(set(expected) - set(received))
     assert not missing, f"never received: {missing}"
     assert received == expected
+
+
+def assert_rerun_completes(province: Province, baseline: Baseline) -> None:
+    """Re-run after a fatal fault: it completes, everyone has each report once, figures as before."""
+    rerun = province.run()
+
+    assert rerun.is_completed(), rerun.message
+    assert_delivered_once(province)
+    assert differences(province, baseline, data_note_may_differ=False) == []

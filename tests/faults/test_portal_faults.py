@@ -13,6 +13,7 @@ from tests.faults.province import (
     Province,
     assert_consistent,
     assert_delivered_once,
+    assert_rerun_completes,
     differences,
 )
 
@@ -154,11 +155,7 @@ def test_failing_agency_fails_its_department_only_until_the_rerun(
     assert "STP" in alert.text()
 
     province.simulator.faults = Faults()
-    rerun = province.run()
-
-    assert rerun.is_completed(), rerun.message
-    assert_delivered_once(province)
-    assert differences(province, baseline, data_note_may_differ=False) == []
+    assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "portal: one agency's query fails (error 03), then re-run",
         "failed naming STP; re-run completed",
@@ -185,11 +182,7 @@ def test_portal_down_for_the_whole_run_sends_nothing_until_the_rerun(
     assert all(key in alert.text() for key in DEPARTMENTS)
 
     province.simulator.faults = Faults()
-    rerun = province.run()
-
-    assert rerun.is_completed(), rerun.message
-    assert_delivered_once(province)
-    assert differences(province, baseline, data_note_may_differ=False) == []
+    assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "portal: down (503) for the whole run, then re-run",
         "failed naming every department; re-run completed",
@@ -213,11 +206,7 @@ def test_refused_portal_login_is_not_retried(
     assert province.received() == {}
 
     province.environ["PORTAL_PASSWORD"] = "demo"
-    rerun = province.run()
-
-    assert rerun.is_completed(), rerun.message
-    assert_delivered_once(province)
-    assert differences(province, baseline, data_note_may_differ=False) == []
+    assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "portal: login refused (wrong password), then re-run",
         "failed at once naming the login; re-run completed",

@@ -34,6 +34,7 @@ from tests.faults.province import (
     Province,
     assert_consistent,
     assert_delivered_once,
+    assert_rerun_completes,
     differences,
 )
 
@@ -296,11 +297,7 @@ def test_database_file_read_only(
     assert province.received() == {}
     assert len(province.alerts()) == 1
 
-    rerun = province.run()
-
-    assert rerun.is_completed(), rerun.message
-    assert_delivered_once(province)
-    assert differences(province, baseline, data_note_may_differ=False) == []
+    assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "database file read-only, then re-run",
         "failed naming the database; nothing sent; re-run completed",
@@ -330,11 +327,7 @@ def test_output_folder_read_only(
     (alert,) = province.alerts()
     assert "the output folder must be writable" in alert.text()
 
-    rerun = province.run()
-
-    assert rerun.is_completed(), rerun.message
-    assert_delivered_once(province)
-    assert differences(province, baseline, data_note_may_differ=False) == []
+    assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "output folder read-only, then re-run",
         "refused at the start naming the folder; re-run completed",
@@ -359,11 +352,7 @@ def test_output_disk_full_from_the_start(
         assert province.received() == {}
 
         filler.unlink()
-        rerun = province.run()
-
-        assert rerun.is_completed(), rerun.message
-        assert_delivered_once(province)
-        assert differences(province, baseline, data_note_may_differ=False) == []
+        assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "disk of the output folder full (database on it), then re-run",
         "failed naming the database; nothing sent; re-run completed",
@@ -392,11 +381,7 @@ def test_output_disk_fills_up_while_rendering(
         assert not [path.name for path in reports.glob(".*.tmp")]  # no half-written file
 
         filler.unlink()
-        rerun = province.run()
-
-        assert rerun.is_completed(), rerun.message
-        assert_delivered_once(province)
-        assert differences(province, baseline, data_note_may_differ=False) == []
+        assert_rerun_completes(province, baseline)
     scenario_log.fault(
         "output folder fills up while rendering (database elsewhere), then re-run",
         f"failed naming {', '.join(sorted(failed))} (no space); the rest sent; re-run completed",
