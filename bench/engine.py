@@ -18,9 +18,9 @@ import orjson
 
 from bench.common import BenchResult, volume_agency, volume_scenario
 from portal_sim.generator import ScenarioStore
-from tasks.dossiers import Dossier, parse_dossier
-from tasks.figures import compute_figures
-from tasks.periods import Period
+from tasks.figures.engine import compute_figures
+from tasks.figures.periods import Period
+from tasks.portal.dossiers import Dossier, parse_dossier
 
 PAGE_SIZE = 500
 PERIOD = "2024"

@@ -110,11 +110,11 @@ def fill_history(data: dict[str, Any], config_dir: Path, database: Path) -> int:
     run would have fetched and stored.
     """
     from portal_sim.generator import ScenarioStore
-    from tasks.config import load_config
-    from tasks.dossiers import InvalidDossier, RejectedRecord, parse_dossier
-    from tasks.figures import compute_figures
-    from tasks.periods import Period
-    from tasks.storage import RunStore
+    from tasks.figures.engine import compute_figures
+    from tasks.figures.periods import Period
+    from tasks.portal.dossiers import InvalidDossier, RejectedRecord, parse_dossier
+    from tasks.settings.loading import load_config
+    from tasks.store.database import RunStore
 
     config = load_config(config_dir, {})
     scenario = ScenarioStore.from_dict(data, source=str(PROVINCE_SCENARIO))
@@ -145,15 +145,15 @@ def fill_history(data: dict[str, Any], config_dir: Path, database: Path) -> int:
 def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any]:
     """Do what the flow does, calling each task's function (`.fn`) on a same-sized thread pool."""
     from flows.runtime import config_dir_from_env
-    from tasks.config import load_config
-    from tasks.services import embedded_services
-    from tasks.steps import (
+    from flows.steps import (
         compute_department_figures,
         deliver_centre_documents,
         deliver_department_documents,
         render_centre_documents,
         render_department_documents,
     )
+    from tasks.run.services import embedded_services
+    from tasks.settings.loading import load_config
 
     config = load_config(config_dir_from_env(os.environ), os.environ)
     selected = keys or [d.key for d in config.departments.departments]
@@ -227,7 +227,7 @@ def run(quick: bool) -> BenchResult:
     """Fill the history, then time the direct and the Prefect run side by side."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from tasks.storage import DATABASE_FILE
+    from tasks.store.database import DATABASE_FILE
 
     data = province_scenario(quick)
     rounds = 1 if quick else 2

@@ -18,24 +18,24 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage
 
 from bench.common import BenchResult, median, timed
-from tasks.charts import resolution_chart_png, trend_chart_png
-from tasks.config import DEFAULT_CONFIG_DIR, load_config
-from tasks.data_form import write_department_data_form
-from tasks.periods import Period
-from tasks.pipeline import (
+from tasks.documents.charts import resolution_chart_png, trend_chart_png
+from tasks.documents.data_form import write_department_data_form
+from tasks.documents.report_document import (
+    CHART_WIDTH_CM,
+    build_charts,
+    build_report_context,
+    render_report,
+)
+from tasks.figures.periods import Period
+from tasks.run.plan import (
     REPORT_TEMPLATE,
     department_figures,
     previous_rates,
     render_department,
     trend,
 )
-from tasks.report_document import (
-    CHART_WIDTH_CM,
-    build_charts,
-    build_report_context,
-    render_report,
-)
-from tasks.services import embedded_services, open_portal, open_store
+from tasks.run.services import embedded_services, open_portal, open_store
+from tasks.settings.loading import DEFAULT_CONFIG_DIR, load_config
 
 DEPARTMENT = "STP"
 PERIOD = "2024-05"

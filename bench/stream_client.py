@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from bench.common import cpu_seconds, current_rss_mb, peak_rss_mb
 from bench.simulator import SIMULATOR_PASSWORD, SIMULATOR_USER
-from tasks.figures import compute_figures
-from tasks.periods import Period
-from tasks.portal import FetchStats, HttpPortal
+from tasks.figures.engine import compute_figures
+from tasks.figures.periods import Period
+from tasks.portal.client import FetchStats, HttpPortal
 
 T = TypeVar("T")
 

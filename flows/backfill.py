@@ -22,7 +22,7 @@ from prefect.states import State
 
 from flows.deployment import api_url
 from flows.monthly_report import RunSummary, monthly_report
-from tasks.periods import InvalidPeriod, Period
+from tasks.figures.periods import InvalidPeriod, Period
 
 BACKFILL_TAG = "backfill"
 MAX_PERIODS = 120

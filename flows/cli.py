@@ -32,15 +32,11 @@ from flows.monthly_report import monthly_report
 from flows.runtime import UnknownDepartment, resolve_period, select_departments
 from portal_sim.server import parse_faults, serve_forever
 from portal_sim.store import open_scenario
-from tasks.config import (
-    CONFIG_DIR_VARIABLE,
-    DEFAULT_CONFIG_DIR,
-    AppConfig,
-    ConfigError,
-    load_config,
-)
-from tasks.periods import InvalidPeriod, Period
-from tasks.pipeline import (
+from tasks.documents.report_text import format_percent
+from tasks.documents.template_check import check_templates
+from tasks.figures.periods import InvalidPeriod, Period
+from tasks.portal.client import PortalError
+from tasks.run.plan import (
     department_figures,
     figures_from_portal,
     previous_rates,
@@ -48,16 +44,15 @@ from tasks.pipeline import (
     render_summary,
     trend,
 )
-from tasks.portal import PortalError
-from tasks.report_text import format_percent
-from tasks.services import (
+from tasks.run.services import (
     SIMULATOR_PASSWORD,
     SIMULATOR_USER,
     embedded_services,
     open_portal,
     open_store,
 )
-from tasks.template_check import check_templates
+from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
+from tasks.settings.models import AppConfig
 
 CONFIG_PROBLEM_EXIT = 2
 

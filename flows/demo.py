@@ -14,10 +14,11 @@ from rich.table import Table
 
 from flows.monthly_report import RunSummary, monthly_report
 from flows.runtime import environment_overrides
-from tasks.config import CONFIG_DIR_VARIABLE, AppConfig
-from tasks.periods import Period
-from tasks.report_text import format_percent
-from tasks.services import SIMULATOR_PASSWORD, SIMULATOR_USER, embedded_services, mail_folder
+from tasks.documents.report_text import format_percent
+from tasks.figures.periods import Period
+from tasks.run.services import SIMULATOR_PASSWORD, SIMULATOR_USER, embedded_services, mail_folder
+from tasks.settings.loading import CONFIG_DIR_VARIABLE
+from tasks.settings.models import AppConfig
 
 
 @dataclass

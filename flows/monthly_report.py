@@ -26,16 +26,7 @@ from flows.runtime import (
     resolve_period,
     select_departments,
 )
-from tasks.config import AppConfig, ConfigError, load_config
-from tasks.delivery import DeliveryOutcome
-from tasks.figures import FiguresReport
-from tasks.mail import Sender, build_failure_alert
-from tasks.periods import Period
-from tasks.pipeline import CENTRE_KEY, DocumentSet
-from tasks.report_text import format_count, format_percent
-from tasks.run_lock import run_lock
-from tasks.services import embedded_services, open_mailer
-from tasks.steps import (
+from flows.steps import (
     DepartmentFigures,
     compute_department_figures,
     deliver_centre_documents,
@@ -44,6 +35,16 @@ from tasks.steps import (
     render_department_documents,
     with_retries,
 )
+from tasks.delivery.ledger import DeliveryOutcome
+from tasks.delivery.messages import Sender, build_failure_alert
+from tasks.documents.report_text import format_count, format_percent
+from tasks.figures.engine import FiguresReport
+from tasks.figures.periods import Period
+from tasks.run.plan import CENTRE_KEY, DocumentSet
+from tasks.run.services import embedded_services, open_mailer
+from tasks.settings.loading import ConfigError, load_config
+from tasks.settings.models import AppConfig
+from tasks.store.run_lock import run_lock
 
 logger = logging.getLogger(__name__)
 

@@ -14,15 +14,9 @@ from prefect.futures import PrefectFuture, PrefectFutureList
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import Task
 
-from tasks.config import (
-    CONFIG_DIR_VARIABLE,
-    DEFAULT_CONFIG_DIR,
-    AppConfig,
-    ConfigError,
-    RunnerSettings,
-    load_config,
-)
-from tasks.periods import InvalidPeriod, Period
+from tasks.figures.periods import InvalidPeriod, Period
+from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
+from tasks.settings.models import AppConfig, RunnerSettings
 
 
 class UnknownDepartment(ValueError):

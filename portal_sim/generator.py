@@ -103,8 +103,8 @@ from typing import Any, NoReturn
 
 import yaml
 
-from tasks.figures import FIGURE_KEYS
-from tasks.periods import InvalidPeriod, Period
+from tasks.figures.engine import FIGURE_KEYS
+from tasks.figures.periods import InvalidPeriod, Period
 
 __all__ = [
     "CATALOGUES",

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import orjson
 
 from portal_sim.store import DossierStore
-from tasks.dossiers import is_portal_time
+from tasks.portal.dossiers import is_portal_time
 
 __all__ = [
     "AUTH",

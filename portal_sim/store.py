@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from tasks.dossiers import is_portal_time
+from tasks.portal.dossiers import is_portal_time
 
 __all__ = [
     "DossierStore",

@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasks.dossiers import (
+from tasks.figures.engine import FIGURE_KEYS
+from tasks.figures.periods import Period
+from tasks.portal.dossiers import (
     CHANNEL_ONLINE,
     STATUS_IN_PROGRESS,
     STATUS_RESULT_RETURNED,
@@ -19,8 +21,6 @@ from tasks.dossiers import (
     Forwarding,
     SupplementRequest,
 )
-from tasks.figures import FIGURE_KEYS
-from tasks.periods import Period
 
 AGENCY = "000.00.15.H99"  # Sở Khoa học và Công nghệ
 VPUBND = "000.00.01.H99"  # Văn phòng UBND tỉnh, the configured office code in tests

@@ -9,7 +9,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
-from tasks.smtp_server import LoopbackSmtpServer
+from standins.smtp_server import LoopbackSmtpServer
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import pytest
 
 from portal_sim.server import PortalSimulator
 from portal_sim.store import DossierStore, open_scenario
-from tasks.config import PROJECT_ROOT
-from tasks.smtp_server import LoopbackSmtpServer
+from standins.smtp_server import LoopbackSmtpServer
+from tasks.settings.loading import PROJECT_ROOT
 from tests.faults.province import Baseline, Province, assert_delivered_once
 
 DEMO_SCENARIO = PROJECT_ROOT / "portal_sim" / "scenarios" / "demo.yaml"

@@ -27,11 +27,12 @@ from prefect.states import State
 from flows.monthly_report import monthly_report
 from flows.runtime import environment_overrides
 from portal_sim.server import PortalSimulator
-from tasks.config import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, AppConfig, load_config
-from tasks.periods import Period
-from tasks.pipeline import CENTRE_KEY
-from tasks.smtp_server import LoopbackSmtpServer, ReceivedMessage
-from tasks.storage import DATABASE_FILE, RunStore, default_database_url
+from standins.smtp_server import LoopbackSmtpServer, ReceivedMessage
+from tasks.figures.periods import Period
+from tasks.run.plan import CENTRE_KEY
+from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_config
+from tasks.settings.models import AppConfig
+from tasks.store.database import DATABASE_FILE, RunStore, default_database_url
 
 PERIOD = "2024-05"
 DEPARTMENTS = ("SKHCN", "STP", "SYT")

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.config import load_config
-from tasks.smtp_server import LoopbackSmtpServer
-from tasks.template_check import REPORT_TEMPLATE, SUMMARY_TEMPLATE, check_templates
+from standins.smtp_server import LoopbackSmtpServer
+from tasks.documents.template_check import REPORT_TEMPLATE, SUMMARY_TEMPLATE, check_templates
+from tasks.settings.loading import load_config
 from tests.faults.conftest import ScenarioLog
 from tests.faults.province import FAST_RETRIES, write_config
 

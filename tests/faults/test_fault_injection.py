@@ -10,10 +10,10 @@ from email.message import EmailMessage
 
 from portal_sim.server import Faults, PortalSimulator, parse_faults
 from portal_sim.store import DossierStore
-from tasks.dossiers import RejectedRecord
-from tasks.periods import Period
-from tasks.portal import FetchStats, HttpPortal
-from tasks.smtp_server import LoopbackSmtpServer
+from standins.smtp_server import LoopbackSmtpServer
+from tasks.figures.periods import Period
+from tasks.portal.client import FetchStats, HttpPortal
+from tasks.portal.dossiers import RejectedRecord
 
 SKHCN_AGENCY = "000.00.15.H99"
 MAY = Period.month(2024, 5)

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tasks.run_lock import lock_path
-from tasks.storage import DATABASE_FILE, SCHEMA_VERSION, RunStore
+from tasks.store.database import DATABASE_FILE, SCHEMA_VERSION, RunStore
+from tasks.store.run_lock import lock_path
 from tests.faults.conftest import ScenarioLog
 from tests.faults.province import (
     DEPARTMENTS,

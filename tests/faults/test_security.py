@@ -41,11 +41,11 @@ from prefect.states import State
 
 from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import DossierStore, ListWindow, in_window
-from tasks.config import PROJECT_ROOT, load_config
-from tasks.mail import OutgoingMessage, Sender
-from tasks.portal import PortalUnavailable
-from tasks.services import open_mailer, open_portal
-from tasks.smtp_server import LoopbackSmtpServer
+from standins.smtp_server import LoopbackSmtpServer
+from tasks.delivery.messages import OutgoingMessage, Sender
+from tasks.portal.client import PortalUnavailable
+from tasks.run.services import open_mailer, open_portal
+from tasks.settings.loading import PROJECT_ROOT, load_config
 from tests.builders import raw_dossier
 from tests.faults.conftest import ScenarioLog
 from tests.faults.province import (

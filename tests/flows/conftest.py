@@ -18,15 +18,15 @@ import pytest
 
 from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import open_scenario
-from tasks.config import (
+from standins.smtp_server import LoopbackSmtpServer, ReceivedMessage
+from tasks.run.services import SIMULATOR_PASSWORD, SIMULATOR_USER
+from tasks.settings.loading import (
     CONFIG_DIR_VARIABLE,
     DEFAULT_CONFIG_DIR,
     PROJECT_ROOT,
-    AppConfig,
     load_config,
 )
-from tasks.services import SIMULATOR_PASSWORD, SIMULATOR_USER
-from tasks.smtp_server import LoopbackSmtpServer, ReceivedMessage
+from tasks.settings.models import AppConfig
 
 DEMO_SCENARIO = PROJECT_ROOT / "portal_sim" / "scenarios" / "demo.yaml"
 

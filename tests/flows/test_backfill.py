@@ -29,7 +29,7 @@ from flows.backfill import (
 )
 from flows.cli import app
 from flows.deployment import build_deployment, deployment_full_name
-from tasks.periods import InvalidPeriod, Period
+from tasks.figures.periods import InvalidPeriod, Period
 from tests.flows.conftest import FlowSetup
 
 TEST_DEPLOYMENT = "backfill-test"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.config import DEFAULT_CONFIG_DIR
+from tasks.settings.loading import DEFAULT_CONFIG_DIR
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.config import DEFAULT_CONFIG_DIR
-from tasks.figures import FIGURE_KEYS, FORM_KEYS, RATE_KEYS
+from tasks.figures.engine import FIGURE_KEYS, FORM_KEYS, RATE_KEYS
+from tasks.settings.loading import DEFAULT_CONFIG_DIR
 from tests.builders import SEED_STATED_FIGURES
 
 SEED = Path(__file__).parent.parent / "fixtures" / "bao-cao-skhcn-thang-5-2024.txt"

@@ -32,8 +32,8 @@ from flows.deployment import (
 )
 from flows.monthly_report import monthly_report
 from flows.runtime import resolve_period
-from tasks.config import PROJECT_ROOT
-from tasks.periods import Period
+from tasks.figures.periods import Period
+from tasks.settings.loading import PROJECT_ROOT
 from tests.flows.conftest import FlowSetup
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")

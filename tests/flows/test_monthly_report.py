@@ -20,10 +20,10 @@ from prefect_dask import DaskTaskRunner
 
 from flows.monthly_report import RunSummary, monthly_report
 from flows.runtime import SettingsTaskRunner, task_runner_for
+from flows.steps import DeliveryIncomplete
 from portal_sim.server import Faults
-from tasks.config import RunnerSettings
-from tasks.delivery import DeliveryOutcome
-from tasks.steps import DeliveryIncomplete
+from tasks.delivery.ledger import DeliveryOutcome
+from tasks.settings.models import RunnerSettings
 from tests.flows.conftest import FlowSetup
 
 STP_AGENCY = "000.00.09.H99"

@@ -14,9 +14,9 @@ import yaml
 
 from portal_sim.generator import ScenarioError, ScenarioStore, load_scenario
 from portal_sim.store import in_window
-from tasks.dossiers import InvalidDossier, RejectedRecord, parse_dossier
-from tasks.figures import FIGURE_KEYS, FiguresReport, compute_figures
-from tasks.periods import Period
+from tasks.figures.engine import FIGURE_KEYS, FiguresReport, compute_figures
+from tasks.figures.periods import Period
+from tasks.portal.dossiers import InvalidDossier, RejectedRecord, parse_dossier
 from tests.builders import SEED_STATED_FIGURES
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "portal_sim" / "scenarios"

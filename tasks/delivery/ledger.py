@@ -1,0 +1,277 @@
+"""Deliver each department's report exactly once to each recipient, with a ledger.
+
+The ledger (RunStore's deliveries table) holds one row per recipient and attempt. A recipient
+whose last successful delivery carries the same document hash is skipped, so a re-run after a
+crash or a partial failure sends only what is missing. A changed document set (new hash) goes
+out as a new revision, "(bản cập nhật)" in its subject. Rows are committed right after the
+server accepts the message, so a process killed between two departments never sends the first
+one again. The one window left is a kill after the server's "250" and before that commit: the
+message then goes again on the re-run (at least once, not at most once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasks.delivery.mailers import EmlDirectoryMailer
+from tasks.delivery.messages import (
+    BuiltMessage,
+    Mailer,
+    RecipientResult,
+    Sender,
+    SendResult,
+    build_failure_alert,
+    build_report_message,
+    unique_addresses,
+)
+from tasks.figures.periods import Period
+from tasks.settings.models import DepartmentRecipients
+from tasks.store.database import DeliveryOutcomeKind, RunStore, content_sha256
+
+DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReportMail:
+    """What a department's report message is made of (the parts besides its recipients)."""
+
+    department_name: str
+    figures: Mapping[str, int]
+    rates: Mapping[str, float | None]
+    attachments: list[Path]
+    sender: Sender
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+
+
+@dataclass
+class DeliveryOutcome:
+    """What one deliver_report call did, recipient by recipient."""
+
+    period_key: str
+    department_key: str
+    document_hash: str
+    revision: int
+    dry_run: bool = False
+    message_id: str | None = None
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    omitted_attachments: list[Path] = field(default_factory=list)
+    eml_files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every recipient has the report (now or from an earlier run)."""
+        return not self.refused and not self.failed
+
+    def problem(self) -> str | None:
+        """Return one line naming who did not get the report and why, or None."""
+        parts = [f"{address} bị từ chối ({reason})" for address, reason in self.refused.items()]
+        parts += [f"{address} chưa gửi được ({reason})" for address, reason in self.failed.items()]
+        return "; ".join(parts) or None
+
+
+def document_hash(paths: list[Path]) -> str:
+    """Return a SHA-256 over the attachment set: each file's name and content, order-free.
+
+    A PDF is left out: it is made from the .docx in the set, and LibreOffice stamps it with the
+    time of conversion, so it would make every render look new.
+    """
+    entries = sorted(
+        f"{path.name}\0{content_sha256(path)}" for path in paths if path.suffix.lower() != ".pdf"
+    )
+    return hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()
+
+
+def revision_for(store: RunStore, period: Period, department_key: str, digest: str) -> int:
+    """Return the revision a document set with hash `digest` is delivered as.
+
+    The revision last delivered keeps its number; any other document set is the next one.
+    """
+    last = store.last_delivered(period, department_key)
+    if last is None:
+        return 1
+    last_hash, last_revision = last
+    if last_hash == digest:
+        return last_revision
+    return store.revision(period, department_key) + 1
+
+
+def deliver_report(
+    period: Period,
+    department_key: str,
+    mail: ReportMail,
+    recipients: DepartmentRecipients,
+    store: RunStore,
+    mailer: Mailer,
+    *,
+    force_resend: bool = False,
+    dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    max_attempts: int = 4,
+    backoff_seconds: float = 2.0,
+) -> DeliveryOutcome:
+    """Send a department's report once to each recipient that does not have this version yet.
+
+    force_resend sends to everyone again. A 5xx for one address is recorded as refused
+    without stopping the others; transient failures (4xx, dropped connection, timeout) are
+    retried with exponential backoff (`sleep` is injected) and then recorded as failed. A dry
+    run needs an EmlDirectoryMailer: it writes the .eml and no ledger row.
+    """
+    if dry_run and not isinstance(mailer, EmlDirectoryMailer):
+        raise ValueError("a dry run must not send: pass an EmlDirectoryMailer as the mailer")
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+
+    digest = document_hash(mail.attachments)
+    revision = revision_for(store, period, department_key, digest)
+    outcome = DeliveryOutcome(
+        period_key=period.key,
+        department_key=department_key,
+        document_hash=digest,
+        revision=revision,
+        dry_run=dry_run,
+    )
+    everyone = unique_addresses([*recipients.to, *recipients.cc, *recipients.bcc])
+    pending: list[str] = []
+    for address in everyone:
+        if not force_resend and store.delivered_hash(period, department_key, address) == digest:
+            outcome.skipped.append(address)
+        else:
+            pending.append(address)
+    if not pending:
+        return outcome
+
+    built = _build(period, department_key, mail, recipients, digest, revision)
+    message = built.message
+    outcome.message_id = message.message_id
+    outcome.omitted_attachments = [o.path for o in built.omitted]
+
+    def record(address: str, kind: DeliveryOutcomeKind, error: str | None, attempts: int) -> None:
+        if dry_run:
+            return
+        store.record_delivery(
+            period,
+            department_key,
+            address,
+            message_id=message.message_id,
+            document_hash=digest,
+            revision=revision,
+            outcome=kind,
+            error=error,
+            attempts=attempts,
+        )
+
+    remaining = pending
+    attempt = 0
+    last_error: dict[str, str] = {}
+    while remaining:
+        attempt += 1
+        result = mailer.send(message.for_recipients(remaining))
+        if result.stored_as is not None:
+            outcome.eml_files.append(result.stored_as)
+        retry: list[str] = []
+        for address, answer in _answers(remaining, result).items():
+            reason = _reason(answer, result)
+            # Commit each row now: a crash after this line never sends to `address` again.
+            if answer.status == "delivered":
+                record(address, "sent", None, attempt)
+                outcome.sent.append(address)
+            elif answer.status == "refused":
+                record(address, "refused", reason, attempt)
+                outcome.refused[address] = reason
+            elif answer.status == "failed":
+                record(address, "failed", reason, attempt)
+                outcome.failed[address] = reason
+            else:
+                retry.append(address)
+                last_error[address] = reason
+        remaining = retry
+        if not remaining:
+            break
+        if attempt >= max_attempts:
+            for address in remaining:
+                reason = f"{last_error[address]} (gave up after {attempt} attempts)"
+                record(address, "failed", reason, attempt)
+                outcome.failed[address] = reason
+            break
+        sleep(backoff_seconds * 2 ** (attempt - 1))
+    return outcome
+
+
+def _build(
+    period: Period,
+    department_key: str,
+    mail: ReportMail,
+    recipients: DepartmentRecipients,
+    digest: str,
+    revision: int,
+) -> BuiltMessage:
+    return build_report_message(
+        period=period,
+        department_name=mail.department_name,
+        figures=mail.figures,
+        rates=mail.rates,
+        sender=mail.sender,
+        recipients=recipients,
+        attachments=mail.attachments,
+        max_attachment_bytes=mail.max_attachment_bytes,
+        revision=revision,
+        headers={
+            "X-Tthc-Period": period.key,
+            "X-Tthc-Department": department_key,
+            "X-Tthc-Revision": str(revision),
+            "X-Tthc-Document-Hash": digest,
+        },
+    )
+
+
+def _answers(addresses: list[str], result: SendResult) -> dict[str, RecipientResult]:
+    by_address = {r.address.lower(): r for r in result.recipients}
+    answers: dict[str, RecipientResult] = {}
+    for address in addresses:
+        answer = by_address.get(address.lower())
+        if answer is None:
+            # A mailer that says nothing about an address has not delivered to it.
+            answer = RecipientResult(address, "deferred", None, result.error or "no answer")
+        answers[address] = answer
+    return answers
+
+
+def _reason(answer: RecipientResult, result: SendResult) -> str:
+    if answer.status == "delivered":
+        return ""
+    if answer.text and answer.text == result.error:
+        return answer.text  # a whole-message error already names the server and the reply
+    if answer.code is not None:
+        return f"{answer.code} {answer.text}".strip()
+    return answer.text or result.error or f"{answer.status} without a reason"
+
+
+def build_failure_summary(
+    outcomes: list[DeliveryOutcome], names: Mapping[str, str]
+) -> dict[str, str]:
+    """Return {department name: problem} for the outcomes that left someone without the report."""
+    failures: dict[str, str] = {}
+    for outcome in outcomes:
+        problem = outcome.problem()
+        if problem is not None:
+            failures[names.get(outcome.department_key, outcome.department_key)] = problem
+    return failures
+
+
+# build_failure_alert lives with the other message builders and their templates in tasks.delivery.messages.
+__all__ = [
+    "DeliveryOutcome",
+    "ReportMail",
+    "build_failure_alert",
+    "build_failure_summary",
+    "deliver_report",
+    "document_hash",
+    "revision_for",
+]

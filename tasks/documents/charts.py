@@ -1,0 +1,273 @@
+"""The report's charts: the resolution split and the twelve-month trend of the main rates.
+
+Figures are built with `matplotlib.figure.Figure` and drawn by the Agg canvas directly, never
+through pyplot: pyplot keeps global figure state, which Prefect's worker threads would share.
+Every text element names its font, so no rcParams (global state) are read or changed.
+
+Drawing is pure CPU that holds the GIL, and it is most of what a report costs: `draw_charts`
+draws a report's two charts in worker processes where the machine has cores to spare, so the
+threads of a run go on with other departments' figures, documents and e-mails meanwhile. The
+workers are started with "spawn", which imports the main module again: as with any use of
+multiprocessing, a script that draws charts must guard its entry point with
+`if __name__ == "__main__":` (the `tthc-report` command, Prefect and pytest all do).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter
+
+from tasks.documents.report_text import format_percent
+from tasks.figures.periods import Period
+
+# DejaVu Sans ships with matplotlib and covers every Vietnamese letter with its diacritics.
+FONT = "DejaVu Sans"
+DPI = 150
+WIDTH_CM = 16.0
+RESOLUTION_HEIGHT_CM = 7.0
+TREND_HEIGHT_CM = 8.5
+_CM_PER_INCH = 2.54
+# Worker processes that draw charts (at most, and never more than the cores).
+MAX_CHART_PROCESSES = 4
+# How often a chart worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+RESOLUTION_TITLE = "Kết quả giải quyết hồ sơ"
+RESOLUTION_EMPTY = "Không phát sinh hồ sơ giải quyết"
+TREND_TITLE = "Diễn biến các tỷ lệ chính trong 12 tháng"
+TREND_EMPTY = "Chưa có số liệu"
+
+# (figure key, label, colour) of the resolution split, in reading order.
+RESOLUTION_PARTS: tuple[tuple[str, str, str], ...] = (
+    ("resolved_early", "Trước hạn", "#2e7d32"),
+    ("resolved_on_time", "Đúng hạn", "#1565c0"),
+    ("resolved_late", "Quá hạn", "#c62828"),
+)
+
+# (rate key, legend label, colour, marker) of the trend chart.
+TREND_SERIES: tuple[tuple[str, str, str, str], ...] = (
+    ("early_rate", "Tỷ lệ giải quyết trước hạn", "#2e7d32", "o"),
+    ("online_l34_rate", "Tỷ lệ hồ sơ trực tuyến mức độ 3, 4", "#1565c0", "s"),
+    ("postal_rate", "Tỷ lệ trả kết quả qua BCCI", "#ef6c00", "^"),
+)
+
+
+def _new_figure(height_cm: float) -> Figure:
+    figure = Figure(
+        figsize=(WIDTH_CM / _CM_PER_INCH, height_cm / _CM_PER_INCH),
+        dpi=DPI,
+        layout="constrained",
+        facecolor="white",
+    )
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    """Draw `figure` to PNG bytes; without the Software tag the bytes depend on the data only."""
+    buffer = io.BytesIO()
+    # The canvas's own print_png lays the figure out and draws it once. Figure.savefig would
+    # first draw it a whole extra time, for the layout alone: a sixth of a chart's cost, for
+    # the very same bytes (the figure's dpi is already DPI).
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
+    canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _empty_chart(figure: Figure, title: str, message: str) -> Figure:
+    figure.suptitle(title, fontfamily=FONT, fontsize=12, fontweight="bold")
+    figure.text(0.5, 0.45, message, ha="center", va="center", fontfamily=FONT, fontsize=11)
+    return figure
+
+
+def resolution_chart_png(figures: dict[str, int]) -> bytes:
+    """Draw the resolution split (early / on time / late) as labelled bars, PNG bytes."""
+    return _png(resolution_figure(figures))
+
+
+def resolution_figure(figures: dict[str, int]) -> Figure:
+    """Build the resolution split chart; "Không phát sinh..." when nothing was resolved."""
+    missing = [key for key, _, _ in RESOLUTION_PARTS if key not in figures]
+    if missing:
+        raise ValueError(f"resolution chart: figures lack {', '.join(missing)}")
+    counts = [int(figures[key]) for key, _, _ in RESOLUTION_PARTS]
+    if any(count < 0 for count in counts):
+        raise ValueError(f"resolution chart: negative count in {counts}")
+    figure = _new_figure(RESOLUTION_HEIGHT_CM)
+    total = sum(counts)
+    if total == 0:
+        return _empty_chart(figure, RESOLUTION_TITLE, RESOLUTION_EMPTY)
+
+    axes = figure.add_subplot()
+    labels = [label for _, label, _ in RESOLUTION_PARTS]
+    colours = [colour for _, _, colour in RESOLUTION_PARTS]
+    # Reversed so that "Trước hạn" reads first, at the top.
+    positions = list(range(len(counts)))[::-1]
+    axes.barh(positions, counts, color=colours, height=0.6)
+    axes.set_yticks(positions, labels, fontfamily=FONT, fontsize=10)
+    for position, count in zip(positions, counts, strict=True):
+        axes.text(
+            count,
+            position,
+            f"  {count} hồ sơ ({format_percent(count / total)})",
+            va="center",
+            ha="left",
+            fontfamily=FONT,
+            fontsize=10,
+        )
+    # Room to the right of the longest bar for its label.
+    axes.set_xlim(0, max(counts) * 1.45)
+    axes.set_xlabel("Số hồ sơ", fontfamily=FONT, fontsize=10)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    axes.tick_params(axis="x", labelfontfamily=FONT, labelsize=9)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_title(
+        f"{RESOLUTION_TITLE} (tổng số {total} hồ sơ)",
+        fontfamily=FONT,
+        fontsize=12,
+        fontweight="bold",
+    )
+    return figure
+
+
+def month_label(period: Period) -> str:
+    """Label a month on the trend axis as "5/2024" (other periods by their key)."""
+    if period.kind == "month":
+        return f"{period.index}/{period.year}"
+    return period.key
+
+
+def trend_chart_png(points: Sequence[tuple[Period, dict[str, float | None]]]) -> bytes:
+    """Draw the trend of early, online level 3-4 and postal rates (0..1 or None), PNG bytes."""
+    return _png(trend_figure(points))
+
+
+def trend_figure(points: Sequence[tuple[Period, dict[str, float | None]]]) -> Figure:
+    """Build the trend chart: one line a rate in percent, a gap where a rate is None."""
+    figure = _new_figure(TREND_HEIGHT_CM)
+    has_value = any(
+        rates.get(key) is not None for _, rates in points for key, _, _, _ in TREND_SERIES
+    )
+    if not has_value:
+        return _empty_chart(figure, TREND_TITLE, TREND_EMPTY)
+
+    axes = figure.add_subplot()
+    positions = list(range(len(points)))
+    for key, label, colour, marker in TREND_SERIES:
+        # NaN leaves a gap in the line where a month had no denominator.
+        values = [_as_percent(rates.get(key), period, key) for period, rates in points]
+        axes.plot(positions, values, label=label, color=colour, marker=marker, markersize=4)
+    axes.set_ylim(0, 105)
+    axes.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0f}%"))
+    axes.set_xlim(-0.5, len(points) - 0.5)
+    axes.set_xticks(positions, [month_label(period) for period, _ in points])
+    axes.tick_params(axis="both", labelfontfamily=FONT, labelsize=8)
+    # Twelve labels such as "10/2023" do not fit side by side in 16 cm.
+    axes.tick_params(axis="x", labelrotation=35)
+    for tick_label in axes.get_xticklabels():
+        tick_label.set_horizontalalignment("right")
+        tick_label.set_rotation_mode("anchor")
+    axes.grid(axis="y", color="#dddddd", linewidth=0.6)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_title(TREND_TITLE, fontfamily=FONT, fontsize=12, fontweight="bold")
+    figure.legend(
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+        prop={"family": FONT, "size": 8},
+    )
+    return figure
+
+
+def _as_percent(rate: float | None, period: Period, key: str) -> float:
+    if rate is None:
+        return math.nan
+    if not 0 <= rate <= 1:
+        raise ValueError(f"trend chart: {key} of {period.key} is {rate}, outside 0..1")
+    return 100 * rate
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Make a chart worker end when the process that started it is gone, however it ended.
+
+    A worker waits on a queue whose pipe it also holds open itself, so a parent killed with
+    SIGKILL would otherwise leave it waiting for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+class _ChartProcesses:
+    """The worker processes that draw charts: started on first use, shared by every thread.
+
+    None where they would not help or cannot run: a single core, or a daemonic process (a Dask
+    worker, for one), which may not start processes of its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._unavailable = False
+
+    def executor(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            if self._executor is None and not self._unavailable:
+                workers = min(os.cpu_count() or 1, MAX_CHART_PROCESSES)
+                if workers < 2 or multiprocessing.current_process().daemon:
+                    self._unavailable = True
+                else:
+                    # "spawn": forking a process that runs threads can copy a held lock.
+                    self._executor = ProcessPoolExecutor(
+                        workers,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_exit_with_parent,
+                        initargs=(os.getpid(),),
+                    )
+            return self._executor
+
+    def discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+_PROCESSES = _ChartProcesses()
+
+
+def draw_charts(
+    figures: Mapping[str, int], points: Sequence[tuple[Period, dict[str, float | None]]]
+) -> tuple[bytes, bytes]:
+    """Draw the resolution chart and the trend chart, PNG bytes, side by side where possible."""
+    executor = _PROCESSES.executor()
+    if executor is not None:
+        try:
+            resolution = executor.submit(resolution_chart_png, dict(figures))
+            trend = executor.submit(trend_chart_png, list(points))
+        except RuntimeError:  # the pool is broken or shut down (the interpreter exits)
+            _PROCESSES.discard(executor)
+        else:
+            try:
+                return resolution.result(), trend.result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory)
+                _PROCESSES.discard(executor)
+    # Drawn here: the same bytes as in a worker process.
+    return resolution_chart_png(dict(figures)), trend_chart_png(list(points))

@@ -1,0 +1,318 @@
+"""The data form (biểu mẫu số liệu): the Biểu II.06a counts as an .xlsx spreadsheet.
+
+The sheet is first described as plain data (`FormSheet`), then written by one small
+function. Every cell holds a number, never a formula, so any reader (LibreOffice, Excel,
+openpyxl) sees the totals without recalculating.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tasks.figures.engine import FiguresReport
+from tasks.figures.periods import Period
+
+FORM_TITLE = "Biểu mẫu số liệu kết quả tiếp nhận, giải quyết TTHC"
+SUMMARY_TITLE = "Biểu mẫu tổng hợp kết quả tiếp nhận, giải quyết TTHC"
+FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
+CENTRE_NAME = "Trung tâm Phục vụ hành chính công tỉnh"
+TOTAL_LABEL = "Tổng cộng"
+FIELD_HEADER = "Lĩnh vực"
+DEPARTMENT_HEADER = "Cơ quan, đơn vị"
+SHEET_TITLE = "Biểu mẫu số liệu"
+
+# (group label, [(figure key, column label)]) in the column order of Biểu II.06a.
+COLUMN_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Số hồ sơ tiếp nhận",
+        (
+            ("received_total", "Tổng số"),
+            ("received_online", "Trực tuyến"),
+            ("received_direct", "Trực tiếp"),
+            ("received_postal", "Qua BCCI"),
+            ("carried_over", "Kỳ trước chuyển qua"),
+        ),
+    ),
+    (
+        "Số hồ sơ đã giải quyết",
+        (
+            ("resolved", "Tổng số"),
+            ("resolved_early", "Trước hạn"),
+            ("resolved_on_time", "Đúng hạn"),
+            ("resolved_late", "Quá hạn"),
+        ),
+    ),
+    (
+        "Số hồ sơ đang giải quyết",
+        (
+            ("in_progress", "Tổng số"),
+            ("in_progress_not_due", "Trong hạn"),
+            ("in_progress_overdue", "Quá hạn"),
+        ),
+    ),
+)
+# The same keys as tasks.figures.FORM_KEYS, in the same order (a test checks it).
+COUNT_KEYS: tuple[str, ...] = tuple(key for _, columns in COLUMN_GROUPS for key, _ in columns)
+
+# Layout: header block rows, then two rows of column headers and one of column numbers.
+FIRST_COLUMNS = 2  # STT, name
+HEADER_ROW = 6
+NUMBER_ROW = HEADER_ROW + 2
+FIRST_DATA_ROW = NUMBER_ROW + 1
+LAST_COLUMN = FIRST_COLUMNS + len(COUNT_KEYS)
+COUNT_FORMAT = "#,##0"
+
+_THIN = Side(style="thin", color="000000")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_FONT = "Times New Roman"
+
+
+class InconsistentFigures(ValueError):
+    """The field rows of a data form do not add up to the report's figures."""
+
+
+@dataclass(frozen=True)
+class FormRow:
+    """One line of the form: a field of activity or a department, with its counts."""
+
+    name: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FormSheet:
+    """Everything the data form shows, independent of the spreadsheet library."""
+
+    agency: str
+    title: str
+    period_label: str
+    name_header: str
+    rows: tuple[FormRow, ...]
+    total: dict[str, int]
+
+
+def department_form(report: FiguresReport, department_name: str) -> FormSheet:
+    """Describe a department's form: one row per field of activity, then the report's totals."""
+    rows = tuple(
+        FormRow(name=field.name.strip() or field.code or "(không rõ lĩnh vực)", counts=field.counts)
+        for field in report.by_field
+    )
+    total = {key: report.figures[key] for key in COUNT_KEYS}
+    summed = _sum_counts(row.counts for row in rows)
+    wrong = [key for key in COUNT_KEYS if summed[key] != total[key]]
+    if wrong:
+        details = ", ".join(f"{key} {summed[key]} != {total[key]}" for key in wrong)
+        raise InconsistentFigures(
+            f"data form of {department_name} ({report.agency}, {report.period.key}): "
+            f"the field rows do not add up to the figures: {details}"
+        )
+    return FormSheet(
+        agency=department_name,
+        title=FORM_TITLE,
+        period_label=report.period.label,
+        name_header=FIELD_HEADER,
+        rows=rows,
+        total=total,
+    )
+
+
+def summary_form(
+    rows: Sequence[tuple[str, FiguresReport]], period: Period, agency: str = CENTRE_NAME
+) -> FormSheet:
+    """Describe the Centre's form: one row per department, then the sum of all departments."""
+    for name, report in rows:
+        if report.period != period:
+            raise ValueError(
+                f"summary data form of {period.key}: {name} has figures of {report.period.key}"
+            )
+    form_rows = tuple(
+        FormRow(name=name, counts={key: report.figures[key] for key in COUNT_KEYS})
+        for name, report in rows
+    )
+    return FormSheet(
+        agency=agency,
+        title=SUMMARY_TITLE,
+        period_label=period.label,
+        name_header=DEPARTMENT_HEADER,
+        rows=form_rows,
+        total=_sum_counts(row.counts for row in form_rows),
+    )
+
+
+def write_department_data_form(report: FiguresReport, department_name: str, out_path: Path) -> Path:
+    """Write a department's data form to `out_path` (.xlsx) and return the path."""
+    return write_form(department_form(report, department_name), out_path)
+
+
+def write_summary_data_form(
+    rows: Sequence[tuple[str, FiguresReport]],
+    period: Period,
+    out_path: Path,
+    *,
+    agency: str = CENTRE_NAME,
+) -> Path:
+    """Write the Centre's summary data form (one row per department) and return the path."""
+    return write_form(summary_form(rows, period, agency), out_path)
+
+
+def write_form(sheet: FormSheet, out_path: Path) -> Path:
+    """Write `sheet` to `out_path` atomically: a reader never sees a half-written file."""
+    workbook = build_workbook(sheet)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target, then rename. open() rather than mkstemp, so the file gets the
+    # usual permissions of the umask, not 0600.
+    temporary = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("xb") as stream:
+            workbook.save(stream)
+        os.replace(temporary, out_path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+def build_workbook(sheet: FormSheet) -> Workbook:
+    """Lay `sheet` out as a workbook: header block, two-row headers, rows, total, print setup."""
+    workbook = Workbook()
+    worksheet = workbook.active
+    assert worksheet is not None  # a new Workbook always has one sheet
+    worksheet.title = SHEET_TITLE
+    _write_header_block(worksheet, sheet)
+    _write_column_headers(worksheet, sheet.name_header)
+    row = FIRST_DATA_ROW
+    for number, form_row in enumerate(sheet.rows, start=1):
+        _write_count_row(worksheet, row, number, form_row.name, form_row.counts, bold=False)
+        row += 1
+    _write_count_row(worksheet, row, None, TOTAL_LABEL, sheet.total, bold=True)
+    _set_up_page(worksheet)
+    return workbook
+
+
+def _sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(COUNT_KEYS, 0)
+    for row in counts:
+        for key in COUNT_KEYS:
+            total[key] += row[key]
+    return total
+
+
+def _text(value: str) -> str:
+    # Control characters make openpyxl refuse to save; they carry no meaning in a name.
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def _put_text(worksheet: Worksheet, row: int, column: int, value: str) -> None:
+    cell = worksheet.cell(row=row, column=column, value=_text(value))
+    # A name such as "=HYPERLINK(...)" must stay text, not become a formula.
+    cell.data_type = "s"
+
+
+def _write_header_block(worksheet: Worksheet, sheet: FormSheet) -> None:
+    last = get_column_letter(LAST_COLUMN)
+    middle = FIRST_COLUMNS + 5
+    worksheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=middle - 1)
+    _put_text(worksheet, 1, 1, sheet.agency.upper())
+    worksheet.cell(row=1, column=1).font = Font(name=_FONT, bold=True, size=12)
+    worksheet.merge_cells(start_row=1, start_column=middle, end_row=1, end_column=LAST_COLUMN)
+    _put_text(worksheet, 1, middle, FORM_CODE)
+    worksheet.cell(row=1, column=middle).font = Font(name=_FONT, italic=True, size=11)
+    worksheet.cell(row=1, column=middle).alignment = Alignment(horizontal="right")
+
+    for row, text, font in (
+        (3, sheet.title.upper(), Font(name=_FONT, bold=True, size=14)),
+        (4, f"Kỳ báo cáo: {sheet.period_label}", Font(name=_FONT, italic=True, size=12)),
+    ):
+        worksheet.merge_cells(f"A{row}:{last}{row}")
+        _put_text(worksheet, row, 1, text)
+        worksheet.cell(row=row, column=1).font = font
+        worksheet.cell(row=row, column=1).alignment = Alignment(horizontal="center")
+    worksheet.merge_cells(f"A5:{last}5")
+    _put_text(worksheet, 5, 1, "Đơn vị tính: hồ sơ")
+    worksheet.cell(row=5, column=1).font = Font(name=_FONT, italic=True, size=11)
+    worksheet.cell(row=5, column=1).alignment = Alignment(horizontal="right")
+
+
+def _write_column_headers(worksheet: Worksheet, name_header: str) -> None:
+    top, bottom = HEADER_ROW, HEADER_ROW + 1
+    for column, label in ((1, "STT"), (2, name_header)):
+        worksheet.merge_cells(start_row=top, start_column=column, end_row=bottom, end_column=column)
+        _put_text(worksheet, top, column, label)
+    column = FIRST_COLUMNS + 1
+    for group, columns in COLUMN_GROUPS:
+        last = column + len(columns) - 1
+        worksheet.merge_cells(start_row=top, start_column=column, end_row=top, end_column=last)
+        _put_text(worksheet, top, column, group)
+        for offset, (_, label) in enumerate(columns):
+            _put_text(worksheet, bottom, column + offset, label)
+        column = last + 1
+    for column in range(1, LAST_COLUMN + 1):
+        _put_text(worksheet, NUMBER_ROW, column, f"({column})")
+    header_font = Font(name=_FONT, bold=True, size=11)
+    number_font = Font(name=_FONT, italic=True, size=10)
+    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in (top, bottom, NUMBER_ROW):
+        for column in range(1, LAST_COLUMN + 1):
+            cell = worksheet.cell(row=row, column=column)
+            cell.font = number_font if row == NUMBER_ROW else header_font
+            cell.alignment = centred
+            cell.border = _BOX
+    worksheet.row_dimensions[bottom].height = 32
+
+
+def _write_count_row(
+    worksheet: Worksheet,
+    row: int,
+    number: int | None,
+    name: str,
+    counts: dict[str, int],
+    *,
+    bold: bool,
+) -> None:
+    font = Font(name=_FONT, bold=bold, size=11)
+    if number is not None:
+        worksheet.cell(row=row, column=1, value=number)
+    _put_text(worksheet, row, 2, name)
+    for offset, key in enumerate(COUNT_KEYS):
+        cell = worksheet.cell(row=row, column=FIRST_COLUMNS + 1 + offset, value=counts[key])
+        cell.number_format = COUNT_FORMAT
+    for column in range(1, LAST_COLUMN + 1):
+        cell = worksheet.cell(row=row, column=column)
+        cell.font = font
+        cell.border = _BOX
+        if column == 2:
+            cell.alignment = Alignment(
+                horizontal="center" if number is None else "left",
+                vertical="center",
+                wrap_text=True,
+            )
+        else:
+            cell.alignment = Alignment(horizontal="center", vertical="center")
+
+
+def _set_up_page(worksheet: Worksheet) -> None:
+    worksheet.column_dimensions["A"].width = 6
+    worksheet.column_dimensions["B"].width = 42
+    for column in range(FIRST_COLUMNS + 1, LAST_COLUMN + 1):
+        worksheet.column_dimensions[get_column_letter(column)].width = 11
+    # Rows above the data and the STT/name columns stay in view while scrolling.
+    worksheet.freeze_panes = worksheet.cell(row=FIRST_DATA_ROW, column=FIRST_COLUMNS + 1)
+    worksheet.page_setup.orientation = "landscape"
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.print_title_rows = f"{HEADER_ROW}:{NUMBER_ROW}"
+    worksheet.print_options.horizontalCentered = True
+    worksheet.page_margins.left = worksheet.page_margins.right = 0.5
+    worksheet.page_margins.top = worksheet.page_margins.bottom = 0.6

@@ -1,0 +1,493 @@
+"""The generated text of the report: every sentence of the seed, worded from the figures.
+
+Pure functions, no IO. The body is returned as data (`ReportBody` made of `Paragraph`s made of
+`Run`s with an italic flag) so the .docx renderer and the tests read the same sentences.
+
+Wording choices beyond the seed (kpi-rules.md leaves them open):
+- a rate whose denominator is 0 prints "(tỷ lệ: không phát sinh)" in the bullet lines and
+  "... trong kỳ không phát sinh." in the evaluation;
+- a department text may mark italics as `*text*` (as the seed does); an unpaired asterisk stays
+  literal; `{period}` in a text becomes the period label ("tháng 5/2024");
+- when nothing needs saying under "Tồn tại hạn chế" the report says "Không.".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from tasks.figures.engine import DataQuality, FiguresReport
+from tasks.figures.periods import Period
+from tasks.settings.models import DepartmentTexts, TargetRates
+
+NOT_ARISEN = "không phát sinh"
+PERIOD_PLACEHOLDER = "{period}"
+# How many MaHoSo the data-quality note names in one line before it only counts the rest.
+NOTE_CODE_LIMIT = 10
+
+_UNIT = {"month": "tháng", "quarter": "quý", "half": "6 tháng", "year": "năm"}
+# "so với tháng trước": for a half-year "6 tháng trước" would read as a duration, so "kỳ trước".
+_PREVIOUS = {
+    "month": "tháng trước",
+    "quarter": "quý trước",
+    "half": "kỳ trước",
+    "year": "năm trước",
+}
+_EMPHASIS = re.compile(r"\*([^*\n]+)\*")
+
+# rate -> the noun phrase of the weakness line "Tỷ lệ ... đạt X%, chưa đạt chỉ tiêu Y%."
+_TARGET_SUBJECTS: dict[str, str] = {
+    "early_rate": "hồ sơ giải quyết trước hạn",
+    "online_l34_rate": "hồ sơ trực tuyến mức độ 3,4",
+    "postal_rate": "hồ sơ tiếp nhận và trả kết quả qua dịch vụ bưu chính công ích",
+    "paid_online_rate": "hồ sơ thanh toán phí, lệ phí trực tuyến",
+    "digitised_rate": "hồ sơ được số hóa",
+}
+_STATUS_NAMES = {1: "mới nộp, chưa tiếp nhận", 3: "không được tiếp nhận"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of text of one paragraph, italic or not."""
+
+    text: str
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of generated text, as runs."""
+
+    runs: tuple[Run, ...]
+
+    @classmethod
+    def plain(cls, text: str) -> Paragraph:
+        """Return a paragraph of one upright run."""
+        return cls((Run(text),))
+
+    @property
+    def text(self) -> str:
+        """The paragraph as a reader sees it, without any markup."""
+        return "".join(run.text for run in self.runs)
+
+
+@dataclass(frozen=True)
+class ReportBody:
+    """Every generated paragraph of the report, by the section that holds it."""
+
+    legal_basis: Paragraph
+    results_intro: Paragraph
+    result_lines: tuple[Paragraph, ...]
+    postal_line: Paragraph
+    data_quality: tuple[Paragraph, ...]
+    strengths: tuple[Paragraph, ...]
+    weaknesses: tuple[Paragraph, ...]
+    next_tasks: tuple[Paragraph, ...]
+    proposals: Paragraph
+    closing: Paragraph
+    date_line: str
+
+    def paragraphs(self) -> list[Paragraph]:
+        """Return every paragraph in reading order."""
+        return [
+            self.legal_basis,
+            self.results_intro,
+            *self.result_lines,
+            self.postal_line,
+            *self.data_quality,
+            *self.strengths,
+            *self.weaknesses,
+            *self.next_tasks,
+            self.proposals,
+            self.closing,
+        ]
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def format_count(count: int) -> str:
+    """Write a count as the seed does: 1..9 with two digits ("03"), 0 and from 10 as is."""
+    return f"{count:02d}" if 1 <= count <= 9 else str(count)
+
+
+def format_percent(rate: float | None) -> str:
+    """Write a rate as a percentage with one decimal comma and no ",0"; None is "không phát sinh"."""
+    if rate is None:
+        return NOT_ARISEN
+    # repr gives the shortest decimal of the float, so 0.12345 rounds as written (half-up).
+    percent = (Decimal(repr(rate)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if percent == percent.to_integral_value():
+        return f"{int(percent)}%"
+    return f"{percent}%".replace(".", ",")
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def period_unit(period: Period) -> str:
+    """Return the period's noun as in "trong tháng", "trong tháng tới": tháng, quý, 6 tháng, năm."""
+    return _UNIT[period.kind]
+
+
+def previous_period_name(period: Period) -> str:
+    """Return how the report names the previous period: "tháng 4", or "tháng 12/2023" across years."""
+    previous = period.previous()
+    return previous.short_label if previous.year == period.year else previous.label
+
+
+def fill_period(text: str, period: Period) -> str:
+    """Replace the placeholder {period} in a configured text with the period label."""
+    # str.replace, not str.format: a configured text may hold other braces.
+    return text.replace(PERIOD_PLACEHOLDER, period.label)
+
+
+def parse_emphasis(text: str) -> tuple[Run, ...]:
+    """Split `*italic*` markup of a configured text into runs; lone asterisks stay literal."""
+    runs: list[Run] = []
+    position = 0
+    for match in _EMPHASIS.finditer(text):
+        if match.start() > position:
+            runs.append(Run(text[position : match.start()]))
+        runs.append(Run(match.group(1), italic=True))
+        position = match.end()
+    if position < len(text) or not runs:
+        runs.append(Run(text[position:]))
+    return tuple(runs)
+
+
+def configured_paragraph(text: str, period: Period) -> Paragraph:
+    """Return a department's own text as a paragraph: period filled, italics marked, one line."""
+    one_line = " ".join(fill_period(text, period).split())
+    return Paragraph(parse_emphasis(one_line))
+
+
+# --- 1. Kết quả ------------------------------------------------------------------------------
+
+
+def legal_basis(text: str | None, department_name: str, period: Period) -> Paragraph:
+    """Return the opening paragraph: the configured legal basis, then "<Sở> báo cáo ... như sau:"."""
+    lead = f"{department_name} báo cáo kết quả {period.label} như sau:"
+    if not text or not text.strip():
+        return Paragraph.plain(lead)
+    basis = configured_paragraph(text, period)
+    return Paragraph((*basis.runs, Run(" " + lead)))
+
+
+def results_intro(department_name: str, period: Period, figures: dict[str, int]) -> str:
+    """Return "Trong tháng 5/2024, <Sở> đã tiếp nhận tổng số 63 hồ sơ, trong đó:"."""
+    total = format_count(figures["received_total"])
+    return f"Trong {period.label}, {department_name} đã tiếp nhận tổng số {total} hồ sơ, trong đó:"
+
+
+def _rate_in_brackets(rate: float | None, prefix: str) -> str:
+    if rate is None:
+        return f"(tỷ lệ: {NOT_ARISEN})"
+    return f"({prefix} {format_percent(rate)})"
+
+
+def result_lines(figures: dict[str, int], rates: dict[str, float | None]) -> list[str]:
+    """Return the bullet lines of "1. Kết quả", worded exactly as the seed."""
+    f = {key: format_count(value) for key, value in figures.items()}
+    l34_rate = _rate_in_brackets(rates["online_l34_rate"], "đạt tỷ lệ là")
+    return [
+        f"- Kỳ trước là {f['carried_over']} hồ sơ, trong kỳ là {f['received_new']} hồ sơ;",
+        f"- Đã trả kết quả {f['resolved']} hồ sơ, trong đó hồ sơ giải quyết trước hạn là "
+        f"{f['resolved_early']} hồ sơ, đúng hạn là {f['resolved_on_time']}, quá hạn là "
+        f"{f['resolved_late']} hồ sơ;",
+        f"- Hồ sơ đang giải quyết là {f['in_progress']}, trong đó: chưa đến hạn là "
+        f"{f['in_progress_not_due']} hồ sơ, quá hạn là {f['in_progress_overdue']} hồ sơ;",
+        f"- Hồ sơ yêu cầu bổ sung là {f['supplement_requested']} hồ sơ;",
+        f"- Hồ sơ trả lại cho tổ chức, cá nhân là {f['returned']};",
+        f"- Hồ sơ liên thông phát sinh trong kỳ là {f['interagency_new']} hồ sơ;",
+        f"- Tổng số hồ sơ giải quyết mức độ 3,4 là {f['online_l34']} hồ sơ {l34_rate}.",
+        f"- Hồ sơ gửi liên thông Văn phòng UBND tỉnh trong kỳ là {f['vpubnd_sent']} hồ sơ, "
+        f"kết quả trước hạn {f['vpubnd_early']} hồ sơ, đúng hạn {f['vpubnd_on_time']} hồ sơ, "
+        f"quá hạn: {f['vpubnd_late']} hồ sơ; hồ sơ đang giải quyết liên thông là "
+        f"{f['vpubnd_in_progress']} hồ sơ, chưa đến hạn là {f['vpubnd_not_due']} hồ sơ, "
+        f"quá hạn là {f['vpubnd_overdue']} hồ sơ.",
+    ]
+
+
+def postal_line(figures: dict[str, int], rates: dict[str, float | None]) -> str:
+    """Return the paragraph on results returned by post (Decision 45/2016/QĐ-TTg)."""
+    rate = _rate_in_brackets(rates["postal_rate"], "đạt")
+    return (
+        "Tổng số hồ sơ trả qua Bưu điện theo Quyết định số 45/2016/QĐ-TTg ngày 19/10/2016 "
+        "của Chính phủ về việc tiếp nhận hồ sơ, trả kết quả giải quyết thủ tục hành chính qua "
+        f"dịch vụ Bưu chính công ích là {format_count(figures['postal_return'])} hồ sơ {rate}."
+    )
+
+
+# --- Đánh giá chung --------------------------------------------------------------------------
+
+
+def comparison_runs(
+    current: float | None, previous: float | None, period: Period
+) -> tuple[Run, ...]:
+    """Return the change from the previous period: " đã tăng hơn so với tháng trước (tháng 4 là 28%)".
+
+    The parenthesis is italic. Equal printed percentages read "bằng tháng trước"; no runs when
+    either rate is missing. The text starts with a space so it follows the rate directly.
+    """
+    if current is None or previous is None:
+        return ()
+    before = _PREVIOUS[period.kind]
+    now_text, then_text = format_percent(current), format_percent(previous)
+    if now_text == then_text:
+        return (Run(f" bằng {before}"),)
+    verb = "đã tăng hơn so với" if current > previous else "giảm so với"
+    return (
+        Run(f" {verb} {before} ("),
+        Run(f"{previous_period_name(period)} là {then_text}", italic=True),
+        Run(")"),
+    )
+
+
+def timeliness_sentence(figures: dict[str, int], rates: dict[str, float | None]) -> str:
+    """Return the sentence on dossiers resolved early and late."""
+    resolved = figures["resolved"]
+    if resolved == 0:
+        return "Trong kỳ không có hồ sơ nào được giải quyết xong."
+    early = format_count(figures["resolved_early"])
+    share = f"{early}/{format_count(resolved)} hồ sơ chiếm {format_percent(rates['early_rate'])}"
+    late = figures["resolved_late"]
+    tail = (
+        "trong kỳ không có hồ sơ nào chậm, muộn"
+        if late == 0
+        else f"trong kỳ có {format_count(late)} hồ sơ giải quyết quá hạn"
+    )
+    return f"Số hồ sơ giải quyết trước hạn là {share}, {tail}."
+
+
+def online_sentence(rates: dict[str, float | None], target: float, period: Period) -> str:
+    """Return the sentence on level-3/4 online dossiers; "cao" only when the target is met."""
+    rate = rates["online_l34_rate"]
+    unit = period_unit(period)
+    if rate is None:
+        return f"Trong {unit} không phát sinh hồ sơ tiếp nhận mới, chưa có tỷ lệ hồ sơ trực tuyến mức độ 3,4."
+    high = "cao " if rate >= target else ""
+    return (
+        f"Số lượng hồ sơ trực tuyến mức độ 3,4 trong {unit} phát sinh tỷ lệ {high}"
+        f"{format_percent(rate)} hồ sơ nộp trực tuyến."
+    )
+
+
+def postal_sentence(
+    rates: dict[str, float | None], previous_rates: dict[str, float | None] | None, period: Period
+) -> Paragraph:
+    """Return the evaluation's postal sentence with its month-over-month comparison."""
+    subject = (
+        "Tiếp nhận và trả kết quả giải quyết thủ tục hành chính qua dịch vụ bưu chính công ích "
+        "trong kỳ"
+    )
+    rate = rates["postal_rate"]
+    if rate is None:
+        return Paragraph.plain(f"{subject} {NOT_ARISEN}.")
+    previous = (previous_rates or {}).get("postal_rate")
+    return Paragraph(
+        (
+            Run(f"{subject} đạt tỷ lệ {format_percent(rate)}"),
+            *comparison_runs(rate, previous, period),
+            Run("."),
+        )
+    )
+
+
+def strengths(
+    report: FiguresReport,
+    previous_rates: dict[str, float | None] | None,
+    targets: TargetRates,
+    texts: DepartmentTexts,
+) -> list[Paragraph]:
+    """Return the "Ưu điểm" paragraphs: timeliness, online, the department's own, postal."""
+    period = report.period
+    return [
+        Paragraph.plain(timeliness_sentence(report.figures, report.rates)),
+        Paragraph.plain(online_sentence(report.rates, targets.online_l34_rate, period)),
+        *(configured_paragraph(text, period) for text in texts.strengths),
+        postal_sentence(report.rates, previous_rates, period),
+    ]
+
+
+def target_shortfalls(rates: dict[str, float | None], targets: TargetRates) -> list[str]:
+    """Return one line for each rate below its configured target."""
+    lines = []
+    for key, subject in _TARGET_SUBJECTS.items():
+        rate, target = rates[key], getattr(targets, key)
+        if rate is not None and rate < target:
+            lines.append(
+                f"Tỷ lệ {subject} đạt {format_percent(rate)}, "
+                f"chưa đạt chỉ tiêu {format_percent(target)}."
+            )
+    return lines
+
+
+def overdue_lines(figures: dict[str, int]) -> list[str]:
+    """Return one line for each kind of overdue dossier."""
+    lines = []
+    if figures["resolved_late"]:
+        lines.append(f"Còn {format_count(figures['resolved_late'])} hồ sơ giải quyết quá hạn.")
+    if figures["in_progress_overdue"]:
+        lines.append(
+            f"Còn {format_count(figures['in_progress_overdue'])} hồ sơ đang giải quyết đã quá hạn."
+        )
+    late_forwarded = figures["vpubnd_late"] + figures["vpubnd_overdue"]
+    if late_forwarded:
+        lines.append(
+            f"Còn {format_count(late_forwarded)} hồ sơ liên thông Văn phòng UBND tỉnh quá hạn."
+        )
+    return lines
+
+
+def weaknesses(
+    report: FiguresReport, targets: TargetRates, texts: DepartmentTexts
+) -> list[Paragraph]:
+    """Return the "Tồn tại hạn chế" paragraphs: shortfalls, overdue dossiers, the department's own."""
+    generated = [
+        *target_shortfalls(report.rates, targets),
+        *overdue_lines(report.figures),
+    ]
+    paragraphs = [
+        *(Paragraph.plain(line) for line in generated),
+        *(configured_paragraph(text, report.period) for text in texts.weaknesses),
+    ]
+    return paragraphs or [Paragraph.plain("Không.")]
+
+
+# --- Ghi chú về số liệu ----------------------------------------------------------------------
+
+
+def _named(items: list[str], total: int, noun: str) -> str:
+    shown = items[:NOTE_CODE_LIMIT]
+    text = ", ".join(shown)
+    rest = total - len(shown)
+    if rest > 0:
+        text += f" và {format_count(rest)} {noun} khác"
+    return text
+
+
+def data_quality_lines(quality: DataQuality) -> list[str]:
+    """Return the bullet lines of the data-quality note; none when all is clean."""
+    items: list[str] = []
+    recon = quality.reconciliation
+    if recon is not None and not recon.balanced:
+        items.append(
+            f"Số liệu chưa khớp: tổng số tiếp nhận {format_count(recon.received_total)} hồ sơ, "
+            "trong khi đã trả kết quả, trả lại, rút và đang giải quyết cộng lại là "
+            f"{format_count(recon.accounted)} hồ sơ (chênh lệch {recon.difference})"
+        )
+    if quality.withdrawn:
+        items.append(
+            f"{format_count(quality.withdrawn)} hồ sơ tổ chức, cá nhân rút hồ sơ "
+            "(chưa thể hiện trong các mục trên)"
+        )
+    if quality.excluded:
+        parts = "; ".join(
+            f"{_STATUS_NAMES.get(status, f'trạng thái {status}')}: {format_count(count)}"
+            for status, count in sorted(quality.excluded_by_status.items())
+        )
+        line = f"{format_count(quality.excluded)} hồ sơ không tính vào số liệu báo cáo ({parts})"
+        if quality.excluded_codes:
+            line += ": " + _named(quality.excluded_codes, quality.excluded, "hồ sơ")
+        items.append(line)
+    if quality.rejected_count:
+        named = [
+            f"{record.code or '(không có mã)'} ({record.reason})" for record in quality.rejected
+        ]
+        line = f"{format_count(quality.rejected_count)} bản ghi không hợp lệ bị loại khỏi số liệu"
+        if named:
+            line += ": " + _named(named, quality.rejected_count, "bản ghi")
+        items.append(line)
+    if quality.duplicates_merged:
+        items.append(
+            f"{format_count(quality.duplicates_merged)} bản ghi trùng lặp trên cổng dịch vụ "
+            "công đã được gộp"
+        )
+    if quality.missing_due_date:
+        items.append(
+            f"{format_count(quality.missing_due_date)} hồ sơ không có ngày hẹn trả, "
+            "được tính là giải quyết đúng hạn"
+        )
+    return [
+        f"- {item}{'.' if index == len(items) - 1 else ';'}" for index, item in enumerate(items)
+    ]
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+
+def subject_line(centre_name: str, period: Period) -> str:
+    """Return the subject under the title: "Kết quả tiếp nhận, giải quyết TTHC tại ... tháng 5/2024"."""
+    return f"Kết quả tiếp nhận, giải quyết TTHC tại {centre_name} {period.label}"
+
+
+def closing_line(centre_name: str, department_name: str, period: Period) -> str:
+    """Return "Trên đây báo cáo kết quả ... tháng 5/2024 của <Sở>./."."""
+    return (
+        f"Trên đây báo cáo kết quả tiếp nhận, giải quyết TTHC tại {centre_name} "
+        f"{period.label} của {department_name}./."
+    )
+
+
+def issue_year(period: Period) -> int:
+    """Return the year a report is normally signed in: that of the month after the period."""
+    return period.year + 1 if period.last_month == 12 else period.year
+
+
+def date_line(place: str, period: Period, issue_date: date | None = None) -> str:
+    """Return "<place>, ngày ... tháng ... năm 2024", or filled from `issue_date`.
+
+    Decree 30/2020 writes days below 10 and the months 1 and 2 with a leading zero.
+    """
+    if issue_date is None:
+        return f"{place}, ngày ... tháng ... năm {issue_year(period)}"
+    day = f"{issue_date.day:02d}"
+    month = f"{issue_date.month:02d}" if issue_date.month <= 2 else str(issue_date.month)
+    return f"{place}, ngày {day} tháng {month} năm {issue_date.year}"
+
+
+def recipient_lines(noi_nhan: list[str]) -> list[str]:
+    """Return the "Nơi nhận" lines: "- X;" each, the last "- Lưu: VT, ...." ("Lưu: VT" if none)."""
+    cleaned = [line.strip().lstrip("-").strip().rstrip(";.").strip() for line in noi_nhan]
+    names = [line for line in cleaned if line]
+    if not any(name.startswith("Lưu") for name in names):
+        names.append("Lưu: VT")
+    return [f"- {name}{'.' if i == len(names) - 1 else ';'}" for i, name in enumerate(names)]
+
+
+# --- the whole body --------------------------------------------------------------------------
+
+
+def build_report_body(
+    department_name: str,
+    texts: DepartmentTexts,
+    report: FiguresReport,
+    previous_rates: dict[str, float | None] | None,
+    targets: TargetRates,
+    place: str,
+    centre_name: str,
+    issue_date: date | None = None,
+) -> ReportBody:
+    """Return every generated paragraph of one department's report."""
+    period = report.period
+    proposals = texts.proposals.strip() if texts.proposals and texts.proposals.strip() else "Không"
+    return ReportBody(
+        legal_basis=legal_basis(texts.legal_basis, department_name, period),
+        results_intro=Paragraph.plain(results_intro(department_name, period, report.figures)),
+        result_lines=tuple(
+            Paragraph.plain(line) for line in result_lines(report.figures, report.rates)
+        ),
+        postal_line=Paragraph.plain(postal_line(report.figures, report.rates)),
+        data_quality=tuple(
+            Paragraph.plain(line) for line in data_quality_lines(report.data_quality)
+        ),
+        strengths=tuple(strengths(report, previous_rates, targets, texts)),
+        weaknesses=tuple(weaknesses(report, targets, texts)),
+        next_tasks=tuple(configured_paragraph(text, period) for text in texts.next_tasks),
+        proposals=configured_paragraph(proposals, period),
+        closing=Paragraph.plain(closing_line(centre_name, department_name, period)),
+        date_line=date_line(place, period, issue_date),
+    )

@@ -1,0 +1,645 @@
+"""The portal client: the one interface to the public-service portal (portal-api.md).
+
+`Portal` is what the flows call. `HttpPortal` talks to a real portal (or the simulator) over
+HTTP with retries, re-login and paging; `FakePortal` serves records from memory for tests.
+Both stream each agency's dossiers page by page through the same de-duplication and
+validation (`merge_pages`, `check_records`), so memory does not grow with the number of
+dossiers and a bad record becomes a `RejectedRecord` in the stream instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import orjson
+import requests
+
+from tasks.portal.dossiers import (
+    Dossier,
+    InvalidDossier,
+    RejectedRecord,
+    is_portal_time,
+    parse_dossier,
+)
+
+__all__ = [
+    "TRANSIENT_HTTP_STATUSES",
+    "Agency",
+    "FakePortal",
+    "FetchStats",
+    "HttpPortal",
+    "Portal",
+    "PortalAuthError",
+    "PortalBadResponse",
+    "PortalError",
+    "PortalServiceError",
+    "PortalUnavailable",
+    "check_record",
+    "check_records",
+    "is_transient",
+    "merge_pages",
+    "parse_agency",
+    "retry_after_seconds",
+]
+
+logger = logging.getLogger(__name__)
+
+SERVICE_AGENCIES = "LayDanhSachDonVi"
+SERVICE_DOSSIERS = "LayDanhSachHoSo"
+AUTH = "auth"
+TRANSIENT_HTTP_STATUSES = frozenset({429, 502, 503, 504})
+_OK_CODES = ("00", "0")
+_SESSION_EXPIRED = "401"
+
+
+# -- values ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """One agency (đơn vị) of LayDanhSachDonVi."""
+
+    code: str  # MaDonVi
+    name: str  # TenDonVi
+    level: int  # CapDonVi: 1 province-level department, 2 district, 3 commune
+    parent: str  # MaDonViCha, "" when none
+
+
+@dataclass
+class FetchStats:
+    """What one or more fetches took: counted as they go, for the run's log and report.
+
+    `records` counts the dossiers yielded, `rejected` the RejectedRecord items yielded and
+    `duplicates_merged` the records dropped as repeats of a MaHoSo; `pages` counts the pages
+    answered, the final empty one included; `requests` every HTTP request, logins included.
+    """
+
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    relogins: int = 0
+    duplicates_merged: int = 0
+    rejected: int = 0
+    records: int = 0
+
+
+class Portal(Protocol):
+    """Read agencies and dossiers from the portal."""
+
+    def list_agencies(self) -> list[Agency]:
+        """Return every agency the portal knows."""
+        ...
+
+    def iter_dossiers(
+        self, agency: str, start: str, end: str, stats: FetchStats | None = None
+    ) -> Iterator[Dossier | RejectedRecord]:
+        """Stream the dossiers of `agency` open at some moment of [start, end], validated."""
+        ...
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+class PortalError(Exception):
+    """Any failure to read from the portal."""
+
+
+class PortalAuthError(PortalError):
+    """The portal refused the credentials (or a fresh session): final, never retried."""
+
+
+class PortalServiceError(PortalError):
+    """The portal answered a call with a service error: final for that call."""
+
+    def __init__(self, service: str, message: str, error_code: str = "") -> None:
+        code = f" (error_code {error_code})" if error_code else ""
+        super().__init__(f"portal service {service} failed{code}: {message}")
+        self.service = service
+        self.message = message
+        self.error_code = error_code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their message alone; a Dask worker sends this one back whole.
+        return (type(self), (self.service, self.message, self.error_code))
+
+
+class PortalUnavailable(PortalError):
+    """The portal could not be reached or kept failing transiently until retries ran out."""
+
+    def __init__(self, url: str, service: str, cause: str, attempts: int) -> None:
+        super().__init__(
+            f"portal {url} ({service}) unavailable after {attempts} attempt(s): {cause}"
+        )
+        self.url = url
+        self.service = service
+        self.cause = cause
+        self.attempts = attempts
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.service, self.cause, self.attempts))
+
+
+class PortalBadResponse(PortalError):
+    """The portal answered something the contract does not allow (not JSON twice, bad rows)."""
+
+    def __init__(self, url: str, service: str, problem: str) -> None:
+        super().__init__(f"portal {url} ({service}) answered badly: {problem}")
+        self.url = url
+        self.service = service
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.service, self.problem))
+
+
+# -- retry conditions -----------------------------------------------------------------
+
+
+def is_transient(failure: requests.Response | BaseException) -> bool:
+    """Tell whether a failed HTTP exchange is worth retrying.
+
+    Transient: HTTP 429, 502, 503, 504; timeouts; connections refused, dropped or reset;
+    bodies cut short. Not transient: certificate errors and every other status.
+    """
+    if isinstance(failure, requests.Response):
+        return failure.status_code in TRANSIENT_HTTP_STATUSES
+    if isinstance(failure, requests.exceptions.SSLError):
+        return False  # a certificate problem is configuration: retrying cannot fix it
+    return isinstance(
+        failure,
+        requests.Timeout | requests.ConnectionError | requests.exceptions.ChunkedEncodingError,
+    )
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Return the Retry-After of a response in seconds, None when absent or not a number."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP date: rare; plain backoff is good enough
+    return max(seconds, 0.0)
+
+
+# -- records: de-duplication and validation -------------------------------------------
+
+
+def _code_of(raw: Any) -> str:
+    # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
+    if type(raw) is dict or isinstance(raw, Mapping):
+        value = raw.get("MaHoSo")
+        if isinstance(value, str):
+            return value.strip()
+    return ""
+
+
+def _updated_of(raw: Any) -> str:
+    if isinstance(raw, Mapping):
+        value = raw.get("NgayCapNhat")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _newer(kept: Any, candidate: Any) -> Any:
+    """Return the later version by NgayCapNhat; on a tie the one read last."""
+    return candidate if _updated_of(candidate) >= _updated_of(kept) else kept
+
+
+def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
+    """Yield the raw records of `pages`, one per MaHoSo, keeping the latest NgayCapNhat.
+
+    Pages are ordered by MaHoSo, so a record repeated while the portal's data changed during
+    paging can only straddle a page boundary: one page is held back and merged with the
+    next one, and memory stays at two pages whatever the number of records.
+    """
+    held: list[Any] = []
+    held_index: dict[str, int] = {}
+    for page in pages:
+        fresh: list[Any] = []
+        fresh_index: dict[str, int] = {}
+        for raw in page:
+            code = _code_of(raw)
+            if code:
+                position = held_index.get(code)
+                if position is not None:
+                    held[position] = _newer(held[position], raw)
+                    stats.duplicates_merged += 1
+                    continue
+                position = fresh_index.get(code)
+                if position is not None:
+                    fresh[position] = _newer(fresh[position], raw)
+                    stats.duplicates_merged += 1
+                    continue
+                fresh_index[code] = len(fresh)
+            # A record without MaHoSo has nothing to merge on: validation rejects it.
+            fresh.append(raw)
+        yield from held
+        held, held_index = fresh, fresh_index
+    yield from held
+
+
+def check_record(raw: Any, agency: str) -> Dossier | RejectedRecord:
+    """Validate one raw record of `agency`; return the Dossier or the RejectedRecord saying why."""
+    try:
+        dossier = parse_dossier(raw)
+    except InvalidDossier as error:
+        return RejectedRecord(error.code, error.reason)
+    if dossier.agency != agency:
+        return RejectedRecord(
+            dossier.code, f"MaDonVi {dossier.agency} is not the agency asked for ({agency})"
+        )
+    return dossier
+
+
+def check_records(
+    raws: Iterable[Any], agency: str, stats: FetchStats
+) -> Iterator[Dossier | RejectedRecord]:
+    """Validate raw records of `agency` one by one, counting dossiers and rejections."""
+    for raw in raws:
+        record = check_record(raw, agency)
+        if isinstance(record, RejectedRecord):
+            stats.rejected += 1
+            # %r: a code or reason from the portal may hold line breaks that would forge log lines
+            logger.warning(
+                "rejected record %r of %s: %r", record.code or "<no MaHoSo>", agency, record.reason
+            )
+        else:
+            stats.records += 1
+        yield record
+
+
+def parse_agency(row: Any, position: int) -> Agency:
+    """Read one row of LayDanhSachDonVi; raise ValueError naming the row (1-based) and why."""
+    if not isinstance(row, Mapping):
+        raise ValueError(f"agency row {position} is a {type(row).__name__}, not an object")
+    code = row.get("MaDonVi")
+    if not isinstance(code, str) or not code.strip():
+        raise ValueError(f"agency row {position} has no MaDonVi")
+    level = row.get("CapDonVi")
+    if isinstance(level, str) and level.strip().isdigit():
+        level = int(level)
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise ValueError(f"agency {code} (row {position}): CapDonVi {level!r} is not a number")
+    name = row.get("TenDonVi")
+    parent = row.get("MaDonViCha")
+    return Agency(
+        code=code.strip(),
+        name="" if name is None else str(name).strip(),
+        level=level,
+        parent="" if parent is None else str(parent).strip(),
+    )
+
+
+def _check_window(start: str, end: str) -> None:
+    for name, value in (("start", start), ("end", end)):
+        if not is_portal_time(value):
+            raise ValueError(f"window {name} {value!r} is not a time yyyyMMddHHmmss")
+    if start > end:
+        raise ValueError(f"window start {start} is after its end {end}")
+
+
+# -- the HTTP client ------------------------------------------------------------------
+
+
+class HttpPortal:
+    """The portal over HTTP(S): lazy login, one re-login per expired session, retries, paging.
+
+    `verify` is True (system CAs), False, or the path of a CA bundle. `sleep` and `rng` are
+    injectable so tests neither wait nor depend on chance. The password is kept only to log
+    in and never appears in logs or errors.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 30.0,
+        page_size: int = 500,
+        max_attempts: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30,
+        verify: bool | str = True,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 1 <= page_size <= 1000:
+            raise ValueError(f"page_size {page_size} is out of range 1..1000")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts {max_attempts} must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.page_size = page_size
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._http = requests.Session()
+        self._http.verify = verify
+        # Given again with each request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in
+        # the environment override a session's bundle, which would drop the configured CA.
+        self._verify = verify
+        self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
+        self._token: str | None = None
+        self._login_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpPortal({self.base_url!r}, username={self.username!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> HttpPortal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- Portal ------------------------------------------------------------------------
+
+    def list_agencies(self) -> list[Agency]:
+        """Return every agency of LayDanhSachDonVi."""
+        body = self._call(SERVICE_AGENCIES, FetchStats())
+        rows = body.get("data")
+        if not isinstance(rows, list):
+            raise PortalBadResponse(self._url("api"), SERVICE_AGENCIES, "data is not a list")
+        try:
+            return [parse_agency(row, position) for position, row in enumerate(rows, 1)]
+        except ValueError as error:
+            raise PortalBadResponse(self._url("api"), SERVICE_AGENCIES, str(error)) from None
+
+    def iter_dossiers(
+        self, agency: str, start: str, end: str, stats: FetchStats | None = None
+    ) -> Iterator[Dossier | RejectedRecord]:
+        """Stream the dossiers of `agency` open at some moment of [start, end], page by page."""
+        _check_window(start, end)
+        stats = stats if stats is not None else FetchStats()
+        pages = self._pages(agency, start, end, stats)
+        return check_records(merge_pages(pages, stats), agency, stats)
+
+    # -- paging ------------------------------------------------------------------------
+
+    def _pages(self, agency: str, start: str, end: str, stats: FetchStats) -> Iterator[list[Any]]:
+        """Yield the non-empty pages of LayDanhSachHoSo until one comes back empty."""
+        index = 1
+        size = self.page_size
+        previous: tuple[str, str, int] | None = None
+        while True:
+            body = self._call(
+                SERVICE_DOSSIERS,
+                stats,
+                madonvi=agency,
+                tungay=start,
+                denngay=end,
+                pageIndex=index,
+                pageSize=size,
+            )
+            stats.pages += 1
+            data = body.get("data")
+            if data is None:
+                data = []
+            if not isinstance(data, list):
+                raise self._bad(f"page {index} of {agency}: data is not a list")
+            if not data:
+                return
+            answered = body.get("pageSize")
+            if isinstance(answered, int) and not isinstance(answered, bool) and answered >= 1:
+                # Later pages are asked with the size the server used, so that pageIndex
+                # keeps meaning the same offsets.
+                if index == 1:
+                    size = answered
+                elif answered != size:
+                    raise self._bad(
+                        f"page {index} of {agency}: pageSize changed from {size} to {answered}"
+                    )
+            signature = (_code_of(data[0]), _code_of(data[-1]), len(data))
+            if signature == previous:
+                raise self._bad(
+                    f"page {index} of {agency} repeats page {index - 1}: is pageIndex ignored?"
+                )
+            previous = signature
+            yield data
+            index += 1
+
+    def _bad(self, problem: str) -> PortalBadResponse:
+        return PortalBadResponse(self._url("api"), SERVICE_DOSSIERS, problem)
+
+    # -- calls -------------------------------------------------------------------------
+
+    def _url(self, endpoint: str) -> str:
+        return f"{self.base_url}/{endpoint}"
+
+    def _call(self, service: str, stats: FetchStats, **params: Any) -> dict[str, Any]:
+        """Call `service` in a session: log in if needed, once more if the session expired."""
+        relogged = False
+        while True:
+            token = self._token or self._login(stats)
+            body = self._post("api", {"session": token, "service": service, **params}, stats)
+            code = str(body.get("error_code", ""))
+            if code in _OK_CODES:
+                return body
+            message = str(body.get("message") or "")
+            if code == _SESSION_EXPIRED:
+                with self._login_lock:
+                    if self._token == token:
+                        self._token = None
+                if relogged:
+                    raise PortalAuthError(
+                        f"portal {self.base_url} rejected a fresh session of {self.username!r} "
+                        f"for {service}: {message or 'error_code 401'}"
+                    )
+                relogged = True
+                stats.relogins += 1
+                logger.info("portal session expired during %s: logging in again", service)
+                continue
+            if "error_code" not in body:
+                raise PortalBadResponse(self._url("api"), service, "the answer has no error_code")
+            raise PortalServiceError(service, message or "(no message)", code)
+
+    def _login(self, stats: FetchStats) -> str:
+        """Open a session; raise PortalAuthError, without retrying, if the portal refuses."""
+        with self._login_lock:
+            if self._token is not None:
+                return self._token  # another thread logged in meanwhile
+            body = self._post(AUTH, {"username": self.username, "password": self._password}, stats)
+            token = body.get("session")
+            if str(body.get("error_code", "")) not in _OK_CODES or not isinstance(token, str):
+                message = str(body.get("message") or "no session in the answer")
+                raise PortalAuthError(
+                    f"portal {self.base_url} refused the login of {self.username!r}: {message}"
+                )
+            self._token = token
+            return token
+
+    def _post(self, endpoint: str, payload: Mapping[str, Any], stats: FetchStats) -> dict[str, Any]:
+        """POST JSON and return the decoded object, retrying what `is_transient` allows."""
+        url = self._url(endpoint)
+        service = str(payload.get("service", endpoint))
+        data = orjson.dumps(payload)
+        non_json_seen = False
+        attempt = 0
+        while True:
+            attempt += 1
+            stats.requests += 1
+            wait: float | None = None
+            try:
+                response = self._http.post(
+                    url, data=data, timeout=self.timeout, verify=self._verify
+                )
+            except requests.RequestException as error:
+                if not is_transient(error):
+                    raise PortalUnavailable(url, service, _describe(error), attempt) from None
+                cause = _describe(error)
+            else:
+                if is_transient(response):
+                    cause = f"HTTP {response.status_code}"
+                    if response.status_code == 429:
+                        wait = retry_after_seconds(response)
+                elif response.status_code != 200:
+                    raise PortalServiceError(
+                        service,
+                        f"HTTP {response.status_code} from {url}: {_snippet(response.content)}",
+                        str(response.status_code),
+                    )
+                else:
+                    try:
+                        body = orjson.loads(response.content)
+                    except orjson.JSONDecodeError:
+                        body = None
+                    if isinstance(body, dict):
+                        return body
+                    if non_json_seen:
+                        raise PortalBadResponse(
+                            url,
+                            service,
+                            "HTTP 200 with a body that is not a JSON object, twice in a row: "
+                            + _snippet(response.content),
+                        )
+                    non_json_seen = True
+                    cause = "HTTP 200 with a body that is not a JSON object"
+            if attempt >= self.max_attempts:
+                raise PortalUnavailable(url, service, cause, attempt)
+            if wait is None:
+                wait = self._backoff(attempt)
+            stats.retries += 1
+            logger.warning(
+                "portal %s (%s) attempt %d/%d failed: %s; retrying in %.1fs",
+                url,
+                service,
+                attempt,
+                self.max_attempts,
+                cause,
+                wait,
+            )
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: half fixed, half random, capped at backoff_max."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + self._rng.random() * ceiling / 2
+
+
+def _describe(error: BaseException) -> str:
+    """Name a transport error briefly: its kind and innermost cause, no request body."""
+    kind = type(error).__name__
+    text = str(error)
+    return f"{kind}: {text}" if text else kind
+
+
+def _snippet(content: bytes, limit: int = 120) -> str:
+    text = content[:limit].decode("utf-8", errors="replace").replace("\n", " ").strip()
+    return repr(text + ("…" if len(content) > limit else ""))
+
+
+# -- the in-memory fake ---------------------------------------------------------------
+
+
+def _served(raw: Any, agency: str, start: str, end: str) -> bool:
+    """The portal's selection: records of `agency` (or of none) open in [start, end].
+
+    As the simulator does, a record whose times cannot be read is served in every window
+    so that validation, not the selection, rejects it.
+    """
+    if not isinstance(raw, Mapping):
+        return True
+    owner = raw.get("MaDonVi")
+    if isinstance(owner, str) and owner.strip() and owner.strip() != agency:
+        return False
+    received = raw.get("NgayTiepNhan")
+    closed = raw.get("NgayKetThucXuLy") or raw.get("NgayTra") or ""
+    if not isinstance(received, str) or not is_portal_time(received):
+        return True
+    if not isinstance(closed, str) or (closed and not is_portal_time(closed)):
+        return True
+    return received <= end and (not closed or closed >= start)
+
+
+class FakePortal:
+    """The Portal from memory: agencies and raw records (portal field names), for tests.
+
+    It selects, pages, de-duplicates and validates exactly as HttpPortal does with a portal;
+    `failing_agencies` answer a service error; `calls` records each iter_dossiers call.
+    """
+
+    def __init__(
+        self,
+        agencies: Iterable[Agency],
+        records: Iterable[Any],
+        *,
+        page_size: int = 500,
+        failing_agencies: Collection[str] = (),
+    ) -> None:
+        self.agencies = list(agencies)
+        self.records = list(records)
+        self.page_size = page_size
+        self.failing_agencies = set(failing_agencies)
+        self.calls: list[tuple[str, str, str]] = []
+
+    def list_agencies(self) -> list[Agency]:
+        """Return the agencies given."""
+        return list(self.agencies)
+
+    def iter_dossiers(
+        self, agency: str, start: str, end: str, stats: FetchStats | None = None
+    ) -> Iterator[Dossier | RejectedRecord]:
+        """Stream the records of `agency` open at some moment of [start, end], validated."""
+        _check_window(start, end)
+        self.calls.append((agency, start, end))
+        return self._serve(agency, start, end, stats if stats is not None else FetchStats())
+
+    def _serve(
+        self, agency: str, start: str, end: str, stats: FetchStats
+    ) -> Iterator[Dossier | RejectedRecord]:
+        # A generator, so that a failing agency fails when read, as over HTTP.
+        if agency in self.failing_agencies:
+            raise PortalServiceError(
+                SERVICE_DOSSIERS, f"Lỗi khi truy vấn hồ sơ của đơn vị {agency}", "03"
+            )
+        selected = sorted(
+            (raw for raw in self.records if _served(raw, agency, start, end)), key=_code_of
+        )
+        size = self.page_size
+        pages = [selected[i : i + size] for i in range(0, len(selected), size)]
+        stats.pages += len(pages) + 1
+        stats.requests += len(pages) + 1
+        yield from check_records(merge_pages(pages, stats), agency, stats)

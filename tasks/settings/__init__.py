@@ -1,0 +1,1 @@
+"""The configuration: the YAML files, their environment overrides, secrets and department keys."""

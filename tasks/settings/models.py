@@ -1,0 +1,237 @@
+"""The configuration's shape: settings, departments and recipients as validated models.
+
+
+The three files live in one folder (`config/` by default, `--config DIR` elsewhere). Every setting
+can be overridden by an environment variable: `TTHC_<KEY>` for a top-level key and
+`TTHC_<SECTION>__<KEY>` for a nested one. Secrets never come from YAML: `PORTAL_USERNAME`,
+`PORTAL_PASSWORD` and `SMTP_PASSWORD` are read from the environment only.
+
+Override values are read as YAML scalars (`TTHC_SMTP__PORT=2525` is a number,
+`TTHC_OPERATORS='[a@demo.gov.vn]'` a list); a setting whose type is text keeps the raw string.
+
+Relative paths in settings are made absolute when the configuration is loaded:
+- `output_dir` against the current working directory (where the operator runs the command);
+- `portal.scenario` against the project root (the folder holding the `tasks` package, hence
+  the default `config/` too), because the scenarios ship with the code;
+- `portal.ca_bundle` and `smtp.ca_bundle` against the configuration folder, so a certificate
+  can sit next to the file that names it.
+
+Texts of departments.yaml may hold placeholders the renderer fills: `{period}` becomes the
+period's label ("tháng 5/2024"). Any other `{name}` is a configuration problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+SETTINGS_FILE = "settings.yaml"
+DEPARTMENTS_FILE = "departments.yaml"
+RECIPIENTS_FILE = "recipients.yaml"
+
+EMBEDDED = "embedded"
+
+
+class StrictModel(BaseModel):
+    """A model that refuses unknown keys, so a typo in YAML is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PortalSettings(StrictModel):
+    """How to reach the portal; base_url "embedded" starts the bundled simulator in-process."""
+
+    base_url: str = EMBEDDED
+    scenario: str = "portal_sim/scenarios/demo.yaml"
+    timeout_seconds: float = 30.0
+    page_size: int = Field(default=500, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = 0.5
+    ca_bundle: str | None = None
+
+
+class SmtpSettings(StrictModel):
+    """The mail server; host "embedded" starts a loopback SMTP server that stores .eml files."""
+
+    host: str = EMBEDDED
+    port: int = 0
+    security: Literal["none", "starttls", "ssl"] = "none"
+    user: str | None = None
+    timeout_seconds: float = 30.0
+    sender_name: str = "Báo cáo TTHC"
+    sender_address: str = "bao-cao-tthc@demo.gov.vn"
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    ca_bundle: str | None = None
+    # Sends of one message before its transient failures (4xx, no connection) count as failed,
+    # waiting backoff_seconds, then twice as long, between them.
+    max_attempts: int = Field(default=4, ge=1)
+    backoff_seconds: float = Field(default=2.0, ge=0)
+
+
+class TargetRates(StrictModel):
+    """Rates under which the evaluation adds a weakness line (0..1)."""
+
+    early_rate: float = 0.8
+    online_l34_rate: float = 0.8
+    postal_rate: float = 0.5
+    paid_online_rate: float = 0.5
+    digitised_rate: float = 0.5
+
+
+class RunnerSettings(StrictModel):
+    """How the flow runs its tasks: Prefect's default thread pool or a Dask cluster."""
+
+    kind: Literal["default", "dask"] = "default"
+    dask_address: str | None = None
+    max_concurrency: int = Field(default=4, ge=1)
+    # A department's step that failed for a passing reason (portal unreachable, mail server
+    # 4xx or down) runs again after each of these waits; [] never runs it again.
+    portal_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [10, 60]
+    mail_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [30, 120]
+
+
+class Settings(StrictModel):
+    """config/settings.yaml."""
+
+    province: str = "Tỉnh Demo"
+    place: str = "Demo"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    output_dir: str = "out"
+    database_url: str | None = None
+    vpubnd_agency: str = "000.00.01.H99"
+    centre_name: str = "Trung tâm Phục vụ hành chính công tỉnh"
+    operators: list[str] = []
+    portal: PortalSettings = PortalSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    targets: TargetRates = TargetRates()
+    runner: RunnerSettings = RunnerSettings()
+
+
+class Signer(StrictModel):
+    """The signature block: "KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC", then the name."""
+
+    authority: str = ""
+    title: str
+    name: str
+
+
+class DepartmentTexts(StrictModel):
+    """A department's own narrative, inserted into the report as written."""
+
+    legal_basis: str | None = None
+    strengths: list[str] = []
+    weaknesses: list[str] = []
+    next_tasks: list[str] = []
+    proposals: str | None = None
+
+
+class Department(StrictModel):
+    """One department (Sở/ban/ngành) of config/departments.yaml."""
+
+    key: str
+    agency_code: str
+    name: str
+    parent_authority: str
+    document_symbol: str
+    signer: Signer
+    texts: DepartmentTexts = DepartmentTexts()
+
+
+class DepartmentsFile(StrictModel):
+    """config/departments.yaml: texts every department shares, then the departments."""
+
+    defaults: DepartmentTexts = DepartmentTexts()
+    departments: list[Department]
+
+
+class DepartmentRecipients(StrictModel):
+    """Who receives one department's report, and the "Nơi nhận" lines printed in it."""
+
+    to: list[str] = []
+    cc: list[str] = []
+    bcc: list[str] = []
+    noi_nhan: list[str] = []
+
+
+class RecipientsFile(StrictModel):
+    """config/recipients.yaml."""
+
+    allowed_domains: list[str] = []
+    defaults: DepartmentRecipients = DepartmentRecipients()
+    centre: DepartmentRecipients = DepartmentRecipients()
+    departments: dict[str, DepartmentRecipients] = {}
+
+    def addresses(self) -> list[str]:
+        """Return every distinct address of the file (compared case-insensitively), in order."""
+        seen: dict[str, str] = {}
+        entries = [self.defaults, self.centre, *self.departments.values()]
+        for entry in entries:
+            for address in [*entry.to, *entry.cc, *entry.bcc]:
+                seen.setdefault(address.lower(), address)
+        return list(seen.values())
+
+
+class Secrets(BaseModel):
+    """Secrets read from the environment only; SecretStr keeps them out of reprs and logs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    portal_username: str | None = None
+    portal_password: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+
+
+class AppConfig(BaseModel):
+    """Everything a command needs, loaded once at the entry and passed down."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config_dir: Path
+    settings: Settings
+    departments: DepartmentsFile
+    recipients: RecipientsFile
+    secrets: Secrets = Secrets()
+
+    def department(self, key: str) -> Department:
+        """Return the department with `key`; raise KeyError naming the known keys."""
+        for department in self.departments.departments:
+            if department.key == key:
+                return department
+        known = ", ".join(d.key for d in self.departments.departments)
+        raise KeyError(f"unknown department {key!r} (known: {known})")
+
+    def texts_for(self, department: Department) -> DepartmentTexts:
+        """Return the department's texts with the shared defaults filling what it leaves out."""
+        defaults = self.departments.defaults
+        own = department.texts
+        return DepartmentTexts(
+            legal_basis=own.legal_basis or defaults.legal_basis,
+            strengths=own.strengths or defaults.strengths,
+            weaknesses=own.weaknesses or defaults.weaknesses,
+            next_tasks=own.next_tasks or defaults.next_tasks,
+            proposals=own.proposals or defaults.proposals,
+        )
+
+    def recipients_for(self, key: str) -> DepartmentRecipients:
+        """Return a department's recipients with the shared defaults added (to/cc/bcc merged)."""
+        own = self.recipients.departments.get(key, DepartmentRecipients())
+        defaults = self.recipients.defaults
+        return DepartmentRecipients(
+            to=_merged(own.to, defaults.to),
+            cc=_merged(own.cc, defaults.cc),
+            bcc=_merged(own.bcc, defaults.bcc),
+            noi_nhan=own.noi_nhan or defaults.noi_nhan,
+        )
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.settings.output_dir)
+
+
+def _merged(first: list[str], second: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for address in [*first, *second]:
+        seen.setdefault(address, None)
+    return list(seen)
