@@ -144,6 +144,7 @@ def fill_history(data: dict[str, Any], config_dir: Path, database: Path) -> int:
 
 def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any]:
     """Do what the flow does, calling each task's function (`.fn`) on a same-sized thread pool."""
+    from flows.embedded import embedded
     from flows.runtime import config_dir_from_env
     from flows.steps import (
         compute_department_figures,
@@ -152,12 +153,11 @@ def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any
         render_centre_documents,
         render_department_documents,
     )
-    from tasks.run.services import embedded_services
     from tasks.settings.loading import load_config
 
     config = load_config(config_dir_from_env(os.environ), os.environ)
     selected = keys or [d.key for d in config.departments.departments]
-    with embedded_services(config) as services, ThreadPoolExecutor(CONCURRENCY) as pool:
+    with embedded(config) as services, ThreadPoolExecutor(CONCURRENCY) as pool:
         live = services.config
         # Submitted in the flow's order: every department's figures, then documents, then
         # deliveries, each waiting in its worker for what it needs, as Prefect's tasks do.

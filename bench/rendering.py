@@ -18,6 +18,7 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage
 
 from bench.common import BenchResult, median, timed
+from flows.embedded import live_config
 from tasks.documents.charts import resolution_chart_png, trend_chart_png
 from tasks.documents.data_form import write_department_data_form
 from tasks.documents.report_document import (
@@ -27,14 +28,12 @@ from tasks.documents.report_document import (
     render_report,
 )
 from tasks.figures.periods import Period
-from tasks.run.plan import (
+from tasks.run.services import open_portal, open_store
+from tasks.run.steps import (
     REPORT_TEMPLATE,
     department_figures,
-    previous_rates,
     render_department,
-    trend,
 )
-from tasks.run.services import embedded_services, open_portal, open_store
 from tasks.settings.loading import DEFAULT_CONFIG_DIR, load_config
 
 DEPARTMENT = "STP"
@@ -59,12 +58,10 @@ def run(quick: bool) -> BenchResult:
         out = Path(folder)
         config = load_config(DEFAULT_CONFIG_DIR, {"TTHC_OUTPUT_DIR": str(out / "out")})
         period = Period.parse(PERIOD)
-        with embedded_services(config) as services:
-            live = services.config
+        with live_config(config) as live:
             with open_portal(live) as portal, open_store(live) as store:
-                report = department_figures(live, portal, store, DEPARTMENT, period)
-                points = trend(live, portal, store, DEPARTMENT, report)
-                previous = previous_rates(live, portal, store, DEPARTMENT, period, points)
+                figures = department_figures(live, portal, store, DEPARTMENT, period)
+            report, points, previous = figures.report, figures.trend, figures.previous_rates
             department = live.department(DEPARTMENT)
             context = build_report_context(
                 department=department,
@@ -107,9 +104,7 @@ def run(quick: bool) -> BenchResult:
                     (
                         "document set: render_department",
                         "charts + docx + xlsx + history",
-                        lambda: render_department(
-                            live, store, DEPARTMENT, report, previous, points
-                        ),
+                        lambda: render_department(live, store, figures),
                     )
                 )
                 for _, _, action in cases:

@@ -21,8 +21,9 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import State
 
 from flows.deployment import api_url
-from flows.monthly_report import RunSummary, monthly_report
+from flows.monthly_report import monthly_report
 from tasks.figures.periods import InvalidPeriod, Period
+from tasks.run.plan import RunSummary
 
 BACKFILL_TAG = "backfill"
 MAX_PERIODS = 120
@@ -171,7 +172,7 @@ def backfill_locally(
 
 
 def _count(run: BackfillRun, summary: RunSummary) -> None:
-    results = [*summary.departments, *([summary.centre] if summary.centre else [])]
+    results = summary.results
     run.sent = sum(len(r.delivery.sent) for r in results if r.delivery)
     run.skipped = sum(len(r.delivery.skipped) for r in results if r.delivery)
 

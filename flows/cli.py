@@ -28,28 +28,26 @@ from flows.deployment import (
     make_runner,
     serve,
 )
+from flows.embedded import live_config, serve_simulator
 from flows.monthly_report import monthly_report
-from flows.runtime import UnknownDepartment, resolve_period, select_departments
-from portal_sim.server import parse_faults, serve_forever
-from portal_sim.store import open_scenario
-from tasks.documents.report_text import format_percent
+from tasks.documents.numbers import format_count, format_percent
 from tasks.documents.template_check import check_templates
+from tasks.figures.engine import figure_counts, rate_values
 from tasks.figures.periods import InvalidPeriod, Period
 from tasks.portal.client import PortalError
 from tasks.run.plan import (
+    UnknownDepartment,
+    decide_centre,
+    plan_run,
+    resolve_period,
+    select_departments,
+)
+from tasks.run.services import open_portal, open_store
+from tasks.run.steps import (
     department_figures,
     figures_from_portal,
-    previous_rates,
     render_department,
     render_summary,
-    trend,
-)
-from tasks.run.services import (
-    SIMULATOR_PASSWORD,
-    SIMULATOR_USER,
-    embedded_services,
-    open_portal,
-    open_store,
 )
 from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
 from tasks.settings.models import AppConfig
@@ -195,8 +193,7 @@ def figures_command(
         portal_settings = config.settings.portal.model_copy(update={"base_url": portal_url})
         settings = config.settings.model_copy(update={"portal": portal_settings})
         config = config.model_copy(update={"settings": settings})
-    with embedded_services(config) as services, open_portal(services.config) as portal:
-        live = services.config
+    with live_config(config) as live, open_portal(live) as portal:
         try:
             report = figures_from_portal(portal, agency_code, target, live.settings.vpubnd_agency)
         except PortalError as error:
@@ -205,9 +202,9 @@ def figures_command(
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return
-    for key, value in report.figures.items():
-        typer.echo(f"{key:24} {value}")
-    for key, rate in report.rates.items():
+    for key, value in figure_counts(report.figures).items():
+        typer.echo(f"{key:24} {format_count(value)}")
+    for key, rate in rate_values(report.rates).items():
         typer.echo(f"{key:24} {format_percent(rate)}")
 
 
@@ -225,13 +222,11 @@ def portal_sim_command(
 ) -> None:
     """Serve the portal simulator (user "demo", password "demo") until Ctrl+C."""
     config = load_for_cli(ctx)
-    store = open_scenario(scenario or config.settings.portal.scenario)
-    serve_forever(
-        store,
+    serve_simulator(
+        str(scenario or config.settings.portal.scenario),
         host=host,
         port=port,
-        faults=parse_faults(faults) if faults else None,
-        users={SIMULATOR_USER: SIMULATOR_PASSWORD},
+        faults=faults,
         on_ready=lambda url: typer.echo(f"portal simulator at {url} (Ctrl+C stops it)"),
     )
 
@@ -242,24 +237,23 @@ def render_command(
 ) -> None:
     """Write the documents of a period to the output folder, sending nothing."""
     config = load_for_cli(ctx)
-    target = _period(period)
-    keys = _departments(config, department)
-    with (
-        embedded_services(config) as services,
-        open_portal(services.config) as portal,
-        open_store(services.config) as store,
-    ):
-        live = services.config
-        rows = []
-        for key in keys:
-            report = department_figures(live, portal, store, key, target)
-            points = trend(live, portal, store, key, report)
-            previous = previous_rates(live, portal, store, key, target, points)
-            documents = render_department(live, store, key, report, previous, points)
-            rows.append((live.department(key).name, report))
+    try:
+        plan = plan_run(config, _period(period), department or [])
+    except UnknownDepartment as error:
+        raise typer.BadParameter(str(error), param_hint="--department") from None
+    with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:
+        reports = {}
+        for target in plan.departments:
+            figures = department_figures(live, portal, store, target.key, plan.period)
+            documents = render_department(live, store, figures)
+            reports[target.key] = figures.report
             for path in documents.attachments:
                 typer.echo(str(path))
-        summary = render_summary(live, store, target, rows)
+        decision = decide_centre(plan, reports)
+        if decision.target is None:
+            typer.echo(f"báo cáo tổng hợp chưa lập: {decision.held}")
+            return
+        summary = render_summary(live, store, plan.period, decision.rows)
         for path in summary.attachments:
             typer.echo(str(path))
 

@@ -12,11 +12,13 @@ from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 from rich.table import Table
 
-from flows.monthly_report import RunSummary, monthly_report
+from flows.embedded import embedded, simulator_account
+from flows.monthly_report import monthly_report
 from flows.runtime import environment_overrides
-from tasks.documents.report_text import format_percent
+from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.periods import Period
-from tasks.run.services import SIMULATOR_PASSWORD, SIMULATOR_USER, embedded_services, mail_folder
+from tasks.run.plan import RunSummary
+from tasks.run.services import mail_folder
 from tasks.settings.loading import CONFIG_DIR_VARIABLE
 from tasks.settings.models import AppConfig
 
@@ -32,7 +34,7 @@ class MailReceived:
 
 def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceived]:
     """Start the simulator and mail server, run monthly_report on a temporary Prefect API."""
-    with embedded_services(config) as services:
+    with embedded(config) as services:
         live = services.config
         smtp = live.settings.smtp
         overrides = {
@@ -43,7 +45,8 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
             "TTHC_OUTPUT_DIR": str(config.output_dir),
         }
         if not os.environ.get("PORTAL_USERNAME"):
-            overrides |= {"PORTAL_USERNAME": SIMULATOR_USER, "PORTAL_PASSWORD": SIMULATOR_PASSWORD}
+            user, password = simulator_account()
+            overrides |= {"PORTAL_USERNAME": user, "PORTAL_PASSWORD": password}
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
         with environment_overrides(overrides), prefect_test_harness(server_startup_timeout=120):
@@ -73,17 +76,16 @@ def print_summary(summary: RunSummary, received: MailReceived | None = None) -> 
         "Văn bản",
     ):
         table.add_column(header)
-    results = [*summary.departments, *([summary.centre] if summary.centre else [])]
+    results = summary.results
     for result in results:
-        figures = result.figures.figures if result.figures else {}
-        rates = result.figures.rates if result.figures else {}
+        report = result.report
         delivery = result.delivery
         table.add_row(
             result.key,
-            str(figures.get("received_total", "")),
-            str(figures.get("resolved", "")),
-            format_percent(rates.get("early_rate")) if rates else "",
-            str(figures.get("in_progress", "")),
+            format_count(report.figures["received_total"]) if report else "",
+            format_count(report.figures["resolved"]) if report else "",
+            format_percent(report.rates["early_rate"]) if report else "",
+            format_count(report.figures["in_progress"]) if report else "",
             str(len(delivery.sent)) if delivery else "-",
             str(len(delivery.skipped)) if delivery else "-",
             result.documents.report.name if result.documents else (result.error or ""),

@@ -1,11 +1,10 @@
-"""What a flow decides at its entry: the configuration, the period, the departments, the task runner."""
+"""What a flow needs at its entry: where the configuration is, and the task runner settings choose."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Self
 
@@ -14,47 +13,14 @@ from prefect.futures import PrefectFuture, PrefectFutureList
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import Task
 
-from tasks.figures.periods import InvalidPeriod, Period
-from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
-from tasks.settings.models import AppConfig, RunnerSettings
-
-
-class UnknownDepartment(ValueError):
-    """A department key that config/departments.yaml does not list."""
+from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
+from tasks.settings.models import RunnerSettings
 
 
 def config_dir_from_env(environ: Mapping[str, str]) -> Path:
     """Return the configuration folder: $TTHC_CONFIG_DIR, else the project's config/."""
     value = environ.get(CONFIG_DIR_VARIABLE)
     return Path(value) if value else DEFAULT_CONFIG_DIR
-
-
-def resolve_period(text: str, scheduled: datetime, timezone: tzinfo) -> Period:
-    """Return the period to report: `text` parsed, or the month before `scheduled`, local time.
-
-    A period that has not started yet (local time) is refused: there is nothing to report.
-    """
-    local = scheduled.astimezone(timezone)
-    if not text.strip():
-        return Period.month_before(local.date())
-    period = Period.parse(text)
-    if period.start_date > local.date():
-        raise InvalidPeriod(f"period {text!r} has not started yet (today is {local.date()})")
-    return period
-
-
-def select_departments(config: AppConfig, requested: Sequence[str]) -> list[str]:
-    """Return the department keys to run: all configured when `requested` is empty."""
-    known = [d.key for d in config.departments.departments]
-    if not requested:
-        return known
-    unknown = [key for key in requested if key not in known]
-    if unknown:
-        raise UnknownDepartment(
-            f"unknown department(s) {', '.join(map(repr, unknown))}: "
-            f"config/departments.yaml lists {', '.join(known)}"
-        )
-    return list(dict.fromkeys(requested))
 
 
 def task_runner_for(runner: RunnerSettings) -> TaskRunner[Any]:
@@ -83,40 +49,35 @@ def task_runner_for(runner: RunnerSettings) -> TaskRunner[Any]:
 
 
 class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
-    """Run a flow's tasks on the runner settings.runner names, read when each run starts.
+    """Run a flow's tasks on the runner settings.runner names, chosen when each run starts.
 
-    The configuration is the one the flow reads ($TTHC_CONFIG_DIR and the TTHC_* overrides),
-    so a change to settings.yaml takes effect at the next run, whether the run was started
-    from the command line, by `tthc-report serve` or by a Prefect worker. When the
-    configuration cannot be read, the default runner is used and the flow itself reports
-    the problems.
+    Prefect enters a flow's task runner before the flow reads its configuration, so this one
+    starts nothing until the flow, having read the settings once, calls `use`. A change to
+    settings.yaml thus takes effect at the next run, whether it was started from the command
+    line, by `tthc-report serve` or by a Prefect worker.
     """
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self) -> None:
         # Set before the base class, which asks for the name.
-        self._environ = environ
         self._delegate: TaskRunner[Any] | None = None
         super().__init__()
 
     @property
     def name(self) -> str:
-        """Name the runner in use, "settings" before a run starts."""
+        """Name the runner in use, "settings" before the flow chose one."""
         return self._delegate.name if self._delegate is not None else "settings"
 
     def duplicate(self) -> Self:
-        """Return a new, unstarted runner reading the same environment."""
-        return type(self)(self._environ)
+        """Return a new, unstarted runner."""
+        return type(self)()
 
-    def __enter__(self) -> Self:
-        environ = os.environ if self._environ is None else self._environ
-        try:
-            settings = load_config(config_dir_from_env(environ), environ).settings.runner
-        except ConfigError:
-            settings = RunnerSettings()
+    def use(self, settings: RunnerSettings) -> None:
+        """Start the runner `settings` asks for; the tasks submitted from now on run on it."""
+        if self._delegate is not None:
+            raise RuntimeError(f"the task runner is already {self._delegate.name}")
         delegate = task_runner_for(settings)
         delegate.__enter__()
         self._delegate = delegate
-        return super().__enter__()
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
         delegate, self._delegate = self._delegate, None
@@ -147,7 +108,7 @@ class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
 
     def _started_delegate(self) -> TaskRunner[Any]:
         if self._delegate is None:
-            raise RuntimeError("the task runner is not started")
+            raise RuntimeError("the task runner is not chosen: the flow calls use(settings) first")
         return self._delegate
 
 

@@ -1,16 +1,15 @@
-"""The Prefect tasks that flows/monthly_report.py wires together.
+"""The Prefect tasks that flows/monthly_report.py wires together, one per step of tasks/run/steps.py.
 
 Each task opens the outside systems it needs from the configuration it is given (so a task
-also runs in a Dask worker process), does one step of tasks/pipeline.py, and returns a value.
-Retries sit only on the tasks that talk to the portal or the mail server, and only for
-conditions that another attempt can cure. Time limits sit on every call to those systems (the
-portal client's and the SMTP connection's timeouts) rather than on the tasks: Prefect cannot
-interrupt a task running in a worker thread.
+also runs in a Dask worker process), does one step, and returns a value. Retries are declared
+in one place, `retried`, from settings.runner, and only on the tasks that talk to the portal or
+the mail server, for conditions another attempt can cure. Time limits sit on every call to
+those systems (the portal client's and the SMTP connection's timeouts) rather than on the
+tasks: Prefect cannot interrupt a task running in a worker thread.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, task
@@ -19,27 +18,17 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from tasks.delivery.ledger import DeliveryOutcome
-from tasks.documents.centre_summary import total_figures
-from tasks.figures.engine import FiguresReport, compute_rates
+from tasks.figures.engine import Figures, FiguresReport, Rates
 from tasks.figures.periods import Period
 from tasks.portal.client import PortalUnavailable
-from tasks.run import plan as pipeline
-from tasks.run.plan import DocumentSet, Rates, TrendPoints
+from tasks.run import steps
 from tasks.run.services import open_mailer, open_portal, open_store
-from tasks.settings.models import AppConfig
+from tasks.run.steps import DepartmentFigures, DocumentSet
+from tasks.run.targets import CentreTarget, DepartmentTarget, Target
+from tasks.settings.models import AppConfig, RunnerSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass
-class DepartmentFigures:
-    """A department's figures for the period, with the rates before it (for comparisons)."""
-
-    department_key: str
-    report: FiguresReport
-    previous_rates: Rates | None
-    trend: TrendPoints
 
 
 class DeliveryIncomplete(RuntimeError):
@@ -48,7 +37,7 @@ class DeliveryIncomplete(RuntimeError):
     def __init__(self, outcome: DeliveryOutcome) -> None:
         super().__init__(outcome.problem() or "delivery incomplete")
         self.outcome = outcome
-        self.transient = bool(outcome.failed) and not outcome.refused
+        self.transient = outcome.transient
 
     def __reduce__(self) -> tuple[type[DeliveryIncomplete], tuple[DeliveryOutcome]]:
         # A Dask worker sends the failure back pickled; rebuild it from the outcome.
@@ -61,11 +50,6 @@ def _raised(state: State[Any]) -> BaseException | None:
     except BaseException as error:
         return error
     return None
-
-
-def with_retries(step: Task[P, R], delays_seconds: list[float]) -> Task[P, R]:
-    """Return `step` retried once after each of `delays_seconds` (settings.runner)."""
-    return step.with_options(retries=len(delays_seconds), retry_delay_seconds=delays_seconds)
 
 
 def retry_when_portal_unavailable(_task: Any, _run: TaskRun, state: State[Any]) -> bool:
@@ -82,9 +66,6 @@ def retry_when_mail_transient(_task: Any, _run: TaskRun, state: State[Any]) -> b
 @task(
     name="tinh-so-lieu",
     task_run_name="số liệu {department_key} {period_key}",
-    retries=2,
-    retry_delay_seconds=[10, 60],
-    retry_condition_fn=retry_when_portal_unavailable,
     cache_policy=NO_CACHE,
 )
 def compute_department_figures(
@@ -93,10 +74,7 @@ def compute_department_figures(
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
     period = Period.parse(period_key)
     with open_portal(config) as portal, open_store(config) as store:
-        report = pipeline.department_figures(config, portal, store, department_key, period)
-        points = pipeline.trend(config, portal, store, department_key, report)
-        previous = pipeline.previous_rates(config, portal, store, department_key, period, points)
-    return DepartmentFigures(department_key, report, previous, points)
+        return steps.department_figures(config, portal, store, department_key, period)
 
 
 @task(
@@ -109,17 +87,12 @@ def render_department_documents(
 ) -> DocumentSet:
     """Write a department's report and data form for the period."""
     with open_store(config) as store:
-        return pipeline.render_department(
-            config, store, department_key, figures.report, figures.previous_rates, figures.trend
-        )
+        return steps.render_department(config, store, figures)
 
 
 @task(
     name="gui-bao-cao",
     task_run_name="gửi {department_key} {documents.period_key}",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=retry_when_mail_transient,
     cache_policy=NO_CACHE,
 )
 def deliver_department_documents(
@@ -131,40 +104,21 @@ def deliver_department_documents(
     force_resend: bool,
 ) -> DeliveryOutcome:
     """Send a department's report to each of its recipients that does not have it yet."""
-    department = config.department(department_key)
-    outcome = _deliver(
-        config,
-        documents,
-        department.name,
-        figures.report.figures,
-        figures.report.rates,
-        dry_run=dry_run,
-        force_resend=force_resend,
-    )
-    return outcome
+    target = DepartmentTarget(department_key, config.department(department_key).name)
+    report = figures.report
+    return _deliver(config, target, documents, report.figures, report.rates, dry_run, force_resend)
 
 
-@task(
-    name="tong-hop",
-    task_run_name="tổng hợp {period_key}",
-    cache_policy=NO_CACHE,
-)
+@task(name="tong-hop", task_run_name="tổng hợp {period_key}", cache_policy=NO_CACHE)
 def render_centre_documents(
     config: AppConfig, period_key: str, rows: list[tuple[str, FiguresReport]]
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
     with open_store(config) as store:
-        return pipeline.render_summary(config, store, Period.parse(period_key), rows)
+        return steps.render_summary(config, store, Period.parse(period_key), rows)
 
 
-@task(
-    name="gui-tong-hop",
-    task_run_name="gửi tổng hợp {period_key}",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=retry_when_mail_transient,
-    cache_policy=NO_CACHE,
-)
+@task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period_key}", cache_policy=NO_CACHE)
 def deliver_centre_documents(
     config: AppConfig,
     period_key: str,
@@ -174,36 +128,29 @@ def deliver_centre_documents(
     force_resend: bool,
 ) -> DeliveryOutcome:
     """Send the Centre's summary to the Centre."""
-    totals = total_figures(reports)
-    return _deliver(
-        config,
-        documents,
-        config.settings.centre_name,
-        totals,
-        compute_rates(totals),
-        dry_run=dry_run,
-        force_resend=force_resend,
-    )
+    del period_key  # in the task run's name
+    target = CentreTarget(config.settings.centre_name)
+    figures, rates = steps.summary_totals(reports)
+    return _deliver(config, target, documents, figures, rates, dry_run, force_resend)
 
 
 def _deliver(
     config: AppConfig,
+    target: Target,
     documents: DocumentSet,
-    title: str,
-    figures: dict[str, int],
+    figures: Figures,
     rates: Rates,
-    *,
     dry_run: bool,
     force_resend: bool,
 ) -> DeliveryOutcome:
     mailer = open_mailer(config, dry_run=dry_run, period_key=documents.period_key)
     with open_store(config) as store:
-        outcome = pipeline.deliver(
+        outcome = steps.deliver(
             config,
             store,
             mailer,
+            target,
             documents,
-            title,
             figures,
             rates,
             dry_run=dry_run,
@@ -212,3 +159,22 @@ def _deliver(
     if not outcome.ok:
         raise DeliveryIncomplete(outcome)
     return outcome
+
+
+def retried(step: Task[P, R], runner: RunnerSettings) -> Task[P, R]:
+    """Return `step` with the retry policy of the outside system it talks to (settings.runner).
+
+    The portal's: the department's fetch runs again after each of
+    portal_retry_delays_seconds when the portal stayed unavailable through every attempt of a
+    request (portal.max_attempts). The mail server's: the delivery runs again after each of
+    mail_retry_delays_seconds while a failure is transient; the ledger skips whoever has it.
+    """
+    if step is compute_department_figures:
+        delays, condition = runner.portal_retry_delays_seconds, retry_when_portal_unavailable
+    elif step in (deliver_department_documents, deliver_centre_documents):
+        delays, condition = runner.mail_retry_delays_seconds, retry_when_mail_transient
+    else:
+        return step
+    return step.with_options(
+        retries=len(delays), retry_delay_seconds=list(delays), retry_condition_fn=condition
+    )

@@ -12,8 +12,7 @@ message then goes again on the re-run (at least once, not at most once).
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tasks.delivery.messages import (
     build_report_message,
     unique_addresses,
 )
+from tasks.figures.engine import Figures, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentRecipients
 from tasks.store.database import DeliveryOutcomeKind, RunStore, content_sha256
@@ -40,8 +40,8 @@ class ReportMail:
     """What a department's report message is made of (the parts besides its recipients)."""
 
     department_name: str
-    figures: Mapping[str, int]
-    rates: Mapping[str, float | None]
+    figures: Figures
+    rates: Rates
     attachments: list[Path]
     sender: Sender
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
@@ -61,6 +61,8 @@ class DeliveryOutcome:
     skipped: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    # The failed addresses whose failure another attempt may cure (4xx, no connection).
+    deferred: list[str] = field(default_factory=list)
     omitted_attachments: list[Path] = field(default_factory=list)
     eml_files: list[Path] = field(default_factory=list)
 
@@ -68,6 +70,11 @@ class DeliveryOutcome:
     def ok(self) -> bool:
         """Tell whether every recipient has the report (now or from an earlier run)."""
         return not self.refused and not self.failed
+
+    @property
+    def transient(self) -> bool:
+        """Tell whether another attempt may deliver what is missing (nothing was refused)."""
+        return bool(self.deferred) and not self.refused
 
     def problem(self) -> str | None:
         """Return one line naming who did not get the report and why, or None."""
@@ -112,21 +119,17 @@ def deliver_report(
     *,
     force_resend: bool = False,
     dry_run: bool = False,
-    sleep: Callable[[float], None] = time.sleep,
-    max_attempts: int = 4,
-    backoff_seconds: float = 2.0,
 ) -> DeliveryOutcome:
     """Send a department's report once to each recipient that does not have this version yet.
 
-    force_resend sends to everyone again. A 5xx for one address is recorded as refused
-    without stopping the others; transient failures (4xx, dropped connection, timeout) are
-    retried with exponential backoff (`sleep` is injected) and then recorded as failed. A dry
-    run needs an EmlDirectoryMailer: it writes the .eml and no ledger row.
+    force_resend sends to everyone again. One SMTP session per call: a 5xx for one address is
+    recorded as refused without stopping the others; a transient failure (4xx, dropped
+    connection, timeout) is recorded as failed, and the caller's retry (the Prefect task's,
+    runner.mail_retry_delays_seconds) calls again, when the ledger skips whoever has the
+    message. A dry run needs an EmlDirectoryMailer: it writes the .eml and no ledger row.
     """
     if dry_run and not isinstance(mailer, EmlDirectoryMailer):
         raise ValueError("a dry run must not send: pass an EmlDirectoryMailer as the mailer")
-    if max_attempts < 1:
-        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
 
     digest = document_hash(mail.attachments)
     revision = revision_for(store, period, department_key, digest)
@@ -167,40 +170,24 @@ def deliver_report(
             attempts=attempts,
         )
 
-    remaining = pending
-    attempt = 0
-    last_error: dict[str, str] = {}
-    while remaining:
-        attempt += 1
-        result = mailer.send(message.for_recipients(remaining))
-        if result.stored_as is not None:
-            outcome.eml_files.append(result.stored_as)
-        retry: list[str] = []
-        for address, answer in _answers(remaining, result).items():
-            reason = _reason(answer, result)
-            # Commit each row now: a crash after this line never sends to `address` again.
-            if answer.status == "delivered":
-                record(address, "sent", None, attempt)
-                outcome.sent.append(address)
-            elif answer.status == "refused":
-                record(address, "refused", reason, attempt)
-                outcome.refused[address] = reason
-            elif answer.status == "failed":
-                record(address, "failed", reason, attempt)
-                outcome.failed[address] = reason
-            else:
-                retry.append(address)
-                last_error[address] = reason
-        remaining = retry
-        if not remaining:
-            break
-        if attempt >= max_attempts:
-            for address in remaining:
-                reason = f"{last_error[address]} (gave up after {attempt} attempts)"
-                record(address, "failed", reason, attempt)
-                outcome.failed[address] = reason
-            break
-        sleep(backoff_seconds * 2 ** (attempt - 1))
+    result = mailer.send(message.for_recipients(pending))
+    if result.stored_as is not None:
+        outcome.eml_files.append(result.stored_as)
+    for address, answer in _answers(pending, result).items():
+        reason = _reason(answer, result)
+        # Commit each row now: a crash after this line never sends to `address` again.
+        if answer.status == "delivered":
+            record(address, "sent", None, 1)
+            outcome.sent.append(address)
+        elif answer.status == "refused":
+            record(address, "refused", reason, 1)
+            outcome.refused[address] = reason
+        else:
+            # "failed" and "deferred": the caller decides whether another attempt may cure it.
+            record(address, "failed", reason, 1)
+            outcome.failed[address] = reason
+            if answer.status == "deferred":
+                outcome.deferred.append(address)
     return outcome
 
 

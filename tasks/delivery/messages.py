@@ -27,6 +27,8 @@ from typing import Any, Literal, Protocol
 
 import jinja2
 
+from tasks.documents.numbers import format_count, format_percent
+from tasks.figures.engine import Figures, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentRecipients, SmtpSettings
 
@@ -244,19 +246,6 @@ def _tidy_body(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def format_count(value: int) -> str:
-    """Return a count the Vietnamese way, with dots between thousands: 1.234."""
-    return f"{value:,}".replace(",", ".")
-
-
-def format_percent(rate: float | None) -> str:
-    """Return a rate the Vietnamese way: 0.907 -> "90,7%", 1.0 -> "100%", None -> "không xác định"."""
-    if rate is None:
-        return "không xác định"
-    text = f"{rate * 100:.1f}".removesuffix(".0")
-    return text.replace(".", ",") + "%"
-
-
 def format_size(size: int) -> str:
     """Return a file size for people: "850 KB", "12,5 MB"."""
     if size < 1024 * 1024:
@@ -301,8 +290,8 @@ def build_report_message(
     *,
     period: Period,
     department_name: str,
-    figures: Mapping[str, int],
-    rates: Mapping[str, float | None],
+    figures: Figures,
+    rates: Rates,
     sender: Sender,
     recipients: DepartmentRecipients,
     attachments: Sequence[Path],

@@ -18,8 +18,18 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from tasks.documents.report_text import date_line, format_count, format_percent, recipient_lines
-from tasks.figures.engine import FIGURE_KEYS, FiguresReport, compute_rates
+from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.report_text import date_line, recipient_lines
+from tasks.figures.engine import (
+    FIGURE_KEYS,
+    Figures,
+    FiguresReport,
+    Rates,
+    compute_rates,
+    figure_counts,
+    figures_from_mapping,
+    rate_values,
+)
 from tasks.figures.periods import Period
 from tasks.settings.models import Settings, Signer
 
@@ -89,26 +99,24 @@ def rank_departments(rows: Sequence[tuple[str, FiguresReport]]) -> list[RankedDe
     return ranked + unrated
 
 
-def total_figures(reports: Sequence[FiguresReport]) -> dict[str, int]:
+def total_figures(reports: Sequence[FiguresReport]) -> Figures:
     """Return every figure summed over `reports`."""
     total = dict.fromkeys(FIGURE_KEYS, 0)
     for report in reports:
-        for key in FIGURE_KEYS:
-            total[key] += report.figures[key]
-    return total
+        for key, count in figure_counts(report.figures).items():
+            total[key] += count
+    return figures_from_mapping(total)
 
 
-def table_row(
-    rank: str, name: str, figures: dict[str, int], rates: dict[str, float | None]
-) -> dict[str, str]:
+def table_row(rank: str, name: str, figures: Figures, rates: Rates) -> dict[str, str]:
     """Return one row of the table as the document prints it ("90,7%", "không phát sinh")."""
     row = {"rank": rank, "name": name}
-    row.update({key: format_count(figures[key]) for key in COUNT_COLUMNS})
-    row.update({key: format_percent(rates[key]) for key in RATE_COLUMNS})
+    row.update({key: format_count(figure_counts(figures)[key]) for key in COUNT_COLUMNS})
+    row.update({key: format_percent(rate_values(rates)[key]) for key in RATE_COLUMNS})
     return row
 
 
-def summary_findings(ranked: Sequence[RankedDepartment], total: dict[str, int]) -> list[str]:
+def summary_findings(ranked: Sequence[RankedDepartment], total: Figures) -> list[str]:
     """Return the sentences of "Đánh giá chung", worded from the departments' figures."""
     total_rates = compute_rates(total)
     findings = [
@@ -154,9 +162,9 @@ def _reaches(rate: float | None) -> str:
 
 def _named_counts(ranked: Sequence[RankedDepartment], key: str, lead: str, none: str) -> str:
     named = [
-        f"{d.name} ({format_count(d.report.figures[key])} hồ sơ)"
+        f"{d.name} ({format_count(figure_counts(d.report.figures)[key])} hồ sơ)"
         for d in ranked
-        if d.report.figures[key]
+        if figure_counts(d.report.figures)[key]
     ]
     return f"{lead}{', '.join(named)}." if named else none
 

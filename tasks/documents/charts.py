@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -28,7 +28,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from tasks.documents.report_text import format_percent
+from tasks.documents.numbers import format_percent
+from tasks.figures.engine import Figures, Rates, figure_counts, rate_values
 from tasks.figures.periods import Period
 
 # DejaVu Sans ships with matplotlib and covers every Vietnamese letter with its diacritics.
@@ -92,17 +93,17 @@ def _empty_chart(figure: Figure, title: str, message: str) -> Figure:
     return figure
 
 
-def resolution_chart_png(figures: dict[str, int]) -> bytes:
+def resolution_chart_png(figures: Figures) -> bytes:
     """Draw the resolution split (early / on time / late) as labelled bars, PNG bytes."""
     return _png(resolution_figure(figures))
 
 
-def resolution_figure(figures: dict[str, int]) -> Figure:
+def resolution_figure(figures: Figures) -> Figure:
     """Build the resolution split chart; "Không phát sinh..." when nothing was resolved."""
     missing = [key for key, _, _ in RESOLUTION_PARTS if key not in figures]
     if missing:
         raise ValueError(f"resolution chart: figures lack {', '.join(missing)}")
-    counts = [int(figures[key]) for key, _, _ in RESOLUTION_PARTS]
+    counts = [int(figure_counts(figures)[key]) for key, _, _ in RESOLUTION_PARTS]
     if any(count < 0 for count in counts):
         raise ValueError(f"resolution chart: negative count in {counts}")
     figure = _new_figure(RESOLUTION_HEIGHT_CM)
@@ -149,12 +150,12 @@ def month_label(period: Period) -> str:
     return period.key
 
 
-def trend_chart_png(points: Sequence[tuple[Period, dict[str, float | None]]]) -> bytes:
+def trend_chart_png(points: Sequence[tuple[Period, Rates]]) -> bytes:
     """Draw the trend of early, online level 3-4 and postal rates (0..1 or None), PNG bytes."""
     return _png(trend_figure(points))
 
 
-def trend_figure(points: Sequence[tuple[Period, dict[str, float | None]]]) -> Figure:
+def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
     """Build the trend chart: one line a rate in percent, a gap where a rate is None."""
     figure = _new_figure(TREND_HEIGHT_CM)
     has_value = any(
@@ -167,7 +168,7 @@ def trend_figure(points: Sequence[tuple[Period, dict[str, float | None]]]) -> Fi
     positions = list(range(len(points)))
     for key, label, colour, marker in TREND_SERIES:
         # NaN leaves a gap in the line where a month had no denominator.
-        values = [_as_percent(rates.get(key), period, key) for period, rates in points]
+        values = [_as_percent(rate_values(rates).get(key), period, key) for period, rates in points]
         axes.plot(positions, values, label=label, color=colour, marker=marker, markersize=4)
     axes.set_ylim(0, 105)
     axes.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
@@ -253,14 +254,12 @@ class _ChartProcesses:
 _PROCESSES = _ChartProcesses()
 
 
-def draw_charts(
-    figures: Mapping[str, int], points: Sequence[tuple[Period, dict[str, float | None]]]
-) -> tuple[bytes, bytes]:
+def draw_charts(figures: Figures, points: Sequence[tuple[Period, Rates]]) -> tuple[bytes, bytes]:
     """Draw the resolution chart and the trend chart, PNG bytes, side by side where possible."""
     executor = _PROCESSES.executor()
     if executor is not None:
         try:
-            resolution = executor.submit(resolution_chart_png, dict(figures))
+            resolution = executor.submit(resolution_chart_png, figures)
             trend = executor.submit(trend_chart_png, list(points))
         except RuntimeError:  # the pool is broken or shut down (the interpreter exits)
             _PROCESSES.discard(executor)
@@ -270,4 +269,4 @@ def draw_charts(
             except BrokenProcessPool:  # a worker died (killed, out of memory)
                 _PROCESSES.discard(executor)
     # Drawn here: the same bytes as in a worker process.
-    return resolution_chart_png(dict(figures)), trend_chart_png(list(points))
+    return resolution_chart_png(figures), trend_chart_png(list(points))

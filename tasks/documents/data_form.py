@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.figures.engine import FiguresReport
+from tasks.figures.engine import FiguresReport, figure_counts
 from tasks.figures.periods import Period
 
 FORM_TITLE = "Biểu mẫu số liệu kết quả tiếp nhận, giải quyết TTHC"
@@ -107,7 +107,7 @@ def department_form(report: FiguresReport, department_name: str) -> FormSheet:
         FormRow(name=field.name.strip() or field.code or "(không rõ lĩnh vực)", counts=field.counts)
         for field in report.by_field
     )
-    total = {key: report.figures[key] for key in COUNT_KEYS}
+    total = {key: figure_counts(report.figures)[key] for key in COUNT_KEYS}
     summed = _sum_counts(row.counts for row in rows)
     wrong = [key for key in COUNT_KEYS if summed[key] != total[key]]
     if wrong:
@@ -136,7 +136,7 @@ def summary_form(
                 f"summary data form of {period.key}: {name} has figures of {report.period.key}"
             )
     form_rows = tuple(
-        FormRow(name=name, counts={key: report.figures[key] for key in COUNT_KEYS})
+        FormRow(name=name, counts={key: figure_counts(report.figures)[key] for key in COUNT_KEYS})
         for name, report in rows
     )
     return FormSheet(

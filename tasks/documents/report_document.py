@@ -28,13 +28,13 @@ from tasks.documents.report_text import (
     recipient_lines,
     subject_line,
 )
-from tasks.figures.engine import FiguresReport
+from tasks.figures.engine import FiguresReport, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import Department, DepartmentTexts, Settings
 
 CHART_KEYS: tuple[str, ...] = ("resolution", "trend")
 CHART_WIDTH_CM = 15.5
-TrendPoints = Sequence[tuple[Period, dict[str, float | None]]]
+TrendPoints = Sequence[tuple[Period, Rates]]
 
 
 class ReportTemplateError(ValueError):
@@ -75,7 +75,7 @@ def build_report_context(
     texts: DepartmentTexts,
     noi_nhan: list[str],
     report: FiguresReport,
-    previous_rates: dict[str, float | None] | None,
+    previous_rates: Rates | None,
     period: Period,
     trend_points: TrendPoints,
     settings: Settings,

@@ -16,13 +16,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
-from tasks.figures.engine import DataQuality, FiguresReport
+from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
+from tasks.figures.engine import (
+    DataQuality,
+    Figures,
+    FiguresReport,
+    Rates,
+    figure_counts,
+    rate_values,
+)
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentTexts, TargetRates
 
-NOT_ARISEN = "không phát sinh"
 PERIOD_PLACEHOLDER = "{period}"
 # How many MaHoSo the data-quality note names in one line before it only counts the rest.
 NOTE_CODE_LIMIT = 10
@@ -105,25 +111,6 @@ class ReportBody:
         ]
 
 
-# --- numbers ---------------------------------------------------------------------------------
-
-
-def format_count(count: int) -> str:
-    """Write a count as the seed does: 1..9 with two digits ("03"), 0 and from 10 as is."""
-    return f"{count:02d}" if 1 <= count <= 9 else str(count)
-
-
-def format_percent(rate: float | None) -> str:
-    """Write a rate as a percentage with one decimal comma and no ",0"; None is "không phát sinh"."""
-    if rate is None:
-        return NOT_ARISEN
-    # repr gives the shortest decimal of the float, so 0.12345 rounds as written (half-up).
-    percent = (Decimal(repr(rate)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    if percent == percent.to_integral_value():
-        return f"{int(percent)}%"
-    return f"{percent}%".replace(".", ",")
-
-
 # --- periods ---------------------------------------------------------------------------------
 
 
@@ -176,7 +163,7 @@ def legal_basis(text: str | None, department_name: str, period: Period) -> Parag
     return Paragraph((*basis.runs, Run(" " + lead)))
 
 
-def results_intro(department_name: str, period: Period, figures: dict[str, int]) -> str:
+def results_intro(department_name: str, period: Period, figures: Figures) -> str:
     """Return "Trong tháng 5/2024, <Sở> đã tiếp nhận tổng số 63 hồ sơ, trong đó:"."""
     total = format_count(figures["received_total"])
     return f"Trong {period.label}, {department_name} đã tiếp nhận tổng số {total} hồ sơ, trong đó:"
@@ -188,9 +175,9 @@ def _rate_in_brackets(rate: float | None, prefix: str) -> str:
     return f"({prefix} {format_percent(rate)})"
 
 
-def result_lines(figures: dict[str, int], rates: dict[str, float | None]) -> list[str]:
+def result_lines(figures: Figures, rates: Rates) -> list[str]:
     """Return the bullet lines of "1. Kết quả", worded exactly as the seed."""
-    f = {key: format_count(value) for key, value in figures.items()}
+    f = {key: format_count(value) for key, value in figure_counts(figures).items()}
     l34_rate = _rate_in_brackets(rates["online_l34_rate"], "đạt tỷ lệ là")
     return [
         f"- Kỳ trước là {f['carried_over']} hồ sơ, trong kỳ là {f['received_new']} hồ sơ;",
@@ -211,7 +198,7 @@ def result_lines(figures: dict[str, int], rates: dict[str, float | None]) -> lis
     ]
 
 
-def postal_line(figures: dict[str, int], rates: dict[str, float | None]) -> str:
+def postal_line(figures: Figures, rates: Rates) -> str:
     """Return the paragraph on results returned by post (Decision 45/2016/QĐ-TTg)."""
     rate = _rate_in_brackets(rates["postal_rate"], "đạt")
     return (
@@ -246,7 +233,7 @@ def comparison_runs(
     )
 
 
-def timeliness_sentence(figures: dict[str, int], rates: dict[str, float | None]) -> str:
+def timeliness_sentence(figures: Figures, rates: Rates) -> str:
     """Return the sentence on dossiers resolved early and late."""
     resolved = figures["resolved"]
     if resolved == 0:
@@ -262,7 +249,7 @@ def timeliness_sentence(figures: dict[str, int], rates: dict[str, float | None])
     return f"Số hồ sơ giải quyết trước hạn là {share}, {tail}."
 
 
-def online_sentence(rates: dict[str, float | None], target: float, period: Period) -> str:
+def online_sentence(rates: Rates, target: float, period: Period) -> str:
     """Return the sentence on level-3/4 online dossiers; "cao" only when the target is met."""
     rate = rates["online_l34_rate"]
     unit = period_unit(period)
@@ -275,9 +262,7 @@ def online_sentence(rates: dict[str, float | None], target: float, period: Perio
     )
 
 
-def postal_sentence(
-    rates: dict[str, float | None], previous_rates: dict[str, float | None] | None, period: Period
-) -> Paragraph:
+def postal_sentence(rates: Rates, previous_rates: Rates | None, period: Period) -> Paragraph:
     """Return the evaluation's postal sentence with its month-over-month comparison."""
     subject = (
         "Tiếp nhận và trả kết quả giải quyết thủ tục hành chính qua dịch vụ bưu chính công ích "
@@ -286,7 +271,7 @@ def postal_sentence(
     rate = rates["postal_rate"]
     if rate is None:
         return Paragraph.plain(f"{subject} {NOT_ARISEN}.")
-    previous = (previous_rates or {}).get("postal_rate")
+    previous = rate_values(previous_rates).get("postal_rate") if previous_rates else None
     return Paragraph(
         (
             Run(f"{subject} đạt tỷ lệ {format_percent(rate)}"),
@@ -298,7 +283,7 @@ def postal_sentence(
 
 def strengths(
     report: FiguresReport,
-    previous_rates: dict[str, float | None] | None,
+    previous_rates: Rates | None,
     targets: TargetRates,
     texts: DepartmentTexts,
 ) -> list[Paragraph]:
@@ -312,11 +297,11 @@ def strengths(
     ]
 
 
-def target_shortfalls(rates: dict[str, float | None], targets: TargetRates) -> list[str]:
+def target_shortfalls(rates: Rates, targets: TargetRates) -> list[str]:
     """Return one line for each rate below its configured target."""
     lines = []
     for key, subject in _TARGET_SUBJECTS.items():
-        rate, target = rates[key], getattr(targets, key)
+        rate, target = rate_values(rates)[key], getattr(targets, key)
         if rate is not None and rate < target:
             lines.append(
                 f"Tỷ lệ {subject} đạt {format_percent(rate)}, "
@@ -325,7 +310,7 @@ def target_shortfalls(rates: dict[str, float | None], targets: TargetRates) -> l
     return lines
 
 
-def overdue_lines(figures: dict[str, int]) -> list[str]:
+def overdue_lines(figures: Figures) -> list[str]:
     """Return one line for each kind of overdue dossier."""
     lines = []
     if figures["resolved_late"]:
@@ -465,7 +450,7 @@ def build_report_body(
     department_name: str,
     texts: DepartmentTexts,
     report: FiguresReport,
-    previous_rates: dict[str, float | None] | None,
+    previous_rates: Rates | None,
     targets: TargetRates,
     place: str,
     centre_name: str,

@@ -1,1 +1,1 @@
-"""The figures: every count and rate of one agency for one period (docs/figures.md), and the period type."""
+"""The figures: every count and rate of one agency for one period (docs/kpi-rules.md), and the period type."""

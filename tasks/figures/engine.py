@@ -6,9 +6,9 @@ not depend on the number of dossiers. Times are compared as fixed-format strings
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from tasks.figures.periods import Period
 from tasks.portal.dossiers import (
@@ -24,37 +24,54 @@ from tasks.portal.dossiers import (
     RejectedRecord,
 )
 
-FIGURE_KEYS: tuple[str, ...] = (
-    "carried_over",
-    "received_new",
-    "received_total",
-    "received_online",
-    "received_direct",
-    "received_postal",
-    "resolved",
-    "resolved_early",
-    "resolved_on_time",
-    "resolved_late",
-    "in_progress",
-    "in_progress_not_due",
-    "in_progress_overdue",
-    "supplement_requested",
-    "returned",
-    "withdrawn",
-    "interagency_new",
-    "online_l34",
-    "postal_return",
-    "paid_online",
-    "fee_bearing",
-    "digitised",
-    "vpubnd_sent",
-    "vpubnd_early",
-    "vpubnd_on_time",
-    "vpubnd_late",
-    "vpubnd_in_progress",
-    "vpubnd_not_due",
-    "vpubnd_overdue",
-)
+
+class Figures(TypedDict):
+    """Every count of one agency for one period (docs/kpi-rules.md); a misspelt name fails mypy."""
+
+    carried_over: int
+    received_new: int
+    received_total: int
+    received_online: int
+    received_direct: int
+    received_postal: int
+    resolved: int
+    resolved_early: int
+    resolved_on_time: int
+    resolved_late: int
+    in_progress: int
+    in_progress_not_due: int
+    in_progress_overdue: int
+    supplement_requested: int
+    returned: int
+    withdrawn: int
+    interagency_new: int
+    online_l34: int
+    postal_return: int
+    paid_online: int
+    fee_bearing: int
+    digitised: int
+    vpubnd_sent: int
+    vpubnd_early: int
+    vpubnd_on_time: int
+    vpubnd_late: int
+    vpubnd_in_progress: int
+    vpubnd_not_due: int
+    vpubnd_overdue: int
+
+
+FIGURE_KEYS: tuple[str, ...] = tuple(Figures.__annotations__)
+
+
+class Rates(TypedDict):
+    """Every rate of one agency for one period, 0..1; None where the denominator is zero."""
+
+    early_rate: float | None
+    on_time_or_early_rate: float | None
+    online_l34_rate: float | None
+    postal_rate: float | None
+    paid_online_rate: float | None
+    digitised_rate: float | None
+
 
 # rate -> (numerator figures summed, denominator figure)
 RATE_RULES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -65,7 +82,36 @@ RATE_RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "paid_online_rate": (("paid_online",), "fee_bearing"),
     "digitised_rate": (("digitised",), "received_new"),
 }
-RATE_KEYS: tuple[str, ...] = tuple(RATE_RULES)
+RATE_KEYS: tuple[str, ...] = tuple(Rates.__annotations__)
+
+
+def zero_figures() -> Figures:
+    """Return a Figures with every count at 0."""
+    return cast(Figures, dict.fromkeys(FIGURE_KEYS, 0))
+
+
+def figure_counts(figures: Figures) -> Mapping[str, int]:
+    """Return the figures as a plain mapping, for code that walks every figure by name."""
+    return cast(Mapping[str, int], figures)
+
+
+def rate_values(rates: Rates) -> Mapping[str, float | None]:
+    """Return the rates as a plain mapping, for code that walks every rate by name."""
+    return cast(Mapping[str, float | None], rates)
+
+
+def figures_from_mapping(values: Mapping[str, int]) -> Figures:
+    """Return a Figures from stored values, refusing a mapping that lacks a figure."""
+    missing = [key for key in FIGURE_KEYS if key not in values]
+    if missing:
+        raise ValueError(f"figures lack {', '.join(missing)}")
+    return cast(Figures, {key: int(values[key]) for key in FIGURE_KEYS})
+
+
+def rates_from_mapping(values: Mapping[str, float | None]) -> Rates:
+    """Return Rates from stored values; a rate the store lacks reads as None (not arisen)."""
+    return cast(Rates, {key: values.get(key) for key in RATE_KEYS})
+
 
 # The columns of the data form (Biểu II.06a) counted per field of activity (lĩnh vực).
 FORM_KEYS: tuple[str, ...] = (
@@ -183,8 +229,8 @@ class FiguresReport:
 
     agency: str
     period: Period
-    figures: dict[str, int]
-    rates: dict[str, float | None]
+    figures: Figures
+    rates: Rates
     by_field: list[FieldFigures]
     data_quality: DataQuality
 
@@ -204,13 +250,14 @@ class FiguresReport:
         }
 
 
-def compute_rates(figures: dict[str, int]) -> dict[str, float | None]:
-    """Return every rate of kpi-rules.md; None where the denominator is zero."""
+def compute_rates(figures: Figures) -> Rates:
+    """Return every rate of docs/kpi-rules.md; None where the denominator is zero."""
+    counts = figure_counts(figures)
     rates: dict[str, float | None] = {}
     for key, (numerators, denominator) in RATE_RULES.items():
-        whole = figures[denominator]
-        rates[key] = sum(figures[n] for n in numerators) / whole if whole else None
-    return rates
+        whole = counts[denominator]
+        rates[key] = sum(counts[n] for n in numerators) / whole if whole else None
+    return cast(Rates, rates)
 
 
 def _timeliness(finished: str, due: str) -> str:
@@ -248,7 +295,9 @@ def compute_figures(
     in the data-quality note.
     """
     start, end = period.start_stamp, period.end_stamp
-    counts = dict.fromkeys(FIGURE_KEYS, 0)
+    # A plain dict while counting: the loop below names figures by computed keys, and
+    # dict.fromkeys makes a misspelt one a KeyError. Typed as Figures once complete.
+    counts: dict[str, int] = dict.fromkeys(FIGURE_KEYS, 0)
     fields: dict[str, FieldFigures] = {}
     quality = DataQuality()
 
@@ -358,11 +407,12 @@ def compute_figures(
         withdrawn=counts["withdrawn"],
         in_progress=counts["in_progress"],
     )
+    figures = cast(Figures, counts)
     return FiguresReport(
         agency=agency,
         period=period,
-        figures=counts,
-        rates=compute_rates(counts),
+        figures=figures,
+        rates=compute_rates(figures),
         by_field=sorted(fields.values(), key=lambda f: f.code),
         data_quality=quality,
     )

@@ -1,8 +1,8 @@
 """The portal client: the one interface to the public-service portal (portal-api.md).
 
 `Portal` is what the flows call. `HttpPortal` talks to a real portal (or the simulator) over
-HTTP with retries, re-login and paging; `FakePortal` serves records from memory for tests.
-Both stream each agency's dossiers page by page through the same de-duplication and
+HTTP with retries, re-login and paging (a fake from memory for tests is in
+standins/fake_portal.py). Both stream each agency's dossiers page by page through the same de-duplication and
 validation (`merge_pages`, `check_records`), so memory does not grow with the number of
 dossiers and a bad record becomes a `RejectedRecord` in the stream instead of an error.
 """
@@ -13,13 +13,14 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
 import orjson
 import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from tasks.portal.dossiers import (
     Dossier,
@@ -32,7 +33,6 @@ from tasks.portal.dossiers import (
 __all__ = [
     "TRANSIENT_HTTP_STATUSES",
     "Agency",
-    "FakePortal",
     "FetchStats",
     "HttpPortal",
     "Portal",
@@ -193,7 +193,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 # -- records: de-duplication and validation -------------------------------------------
 
 
-def _code_of(raw: Any) -> str:
+def record_code(raw: Any) -> str:
     # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
     if type(raw) is dict or isinstance(raw, Mapping):
         value = raw.get("MaHoSo")
@@ -228,7 +228,7 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
         for raw in page:
-            code = _code_of(raw)
+            code = record_code(raw)
             if code:
                 position = held_index.get(code)
                 if position is not None:
@@ -300,7 +300,7 @@ def parse_agency(row: Any, position: int) -> Agency:
     )
 
 
-def _check_window(start: str, end: str) -> None:
+def check_window(start: str, end: str) -> None:
     for name, value in (("start", start), ("end", end)):
         if not is_portal_time(value):
             raise ValueError(f"window {name} {value!r} is not a time yyyyMMddHHmmss")
@@ -392,7 +392,7 @@ class HttpPortal:
         self, agency: str, start: str, end: str, stats: FetchStats | None = None
     ) -> Iterator[Dossier | RejectedRecord]:
         """Stream the dossiers of `agency` open at some moment of [start, end], page by page."""
-        _check_window(start, end)
+        check_window(start, end)
         stats = stats if stats is not None else FetchStats()
         pages = self._pages(agency, start, end, stats)
         return check_records(merge_pages(pages, stats), agency, stats)
@@ -432,7 +432,7 @@ class HttpPortal:
                     raise self._bad(
                         f"page {index} of {agency}: pageSize changed from {size} to {answered}"
                     )
-            signature = (_code_of(data[0]), _code_of(data[-1]), len(data))
+            signature = (record_code(data[0]), record_code(data[-1]), len(data))
             if signature == previous:
                 raise self._bad(
                     f"page {index} of {agency} repeats page {index - 1}: is pageIndex ignored?"
@@ -497,66 +497,86 @@ class HttpPortal:
         service = str(payload.get("service", endpoint))
         data = orjson.dumps(payload)
         non_json_seen = False
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def exchange() -> dict[str, Any]:
+            nonlocal non_json_seen
             stats.requests += 1
-            wait: float | None = None
             try:
                 response = self._http.post(
                     url, data=data, timeout=self.timeout, verify=self._verify
                 )
             except requests.RequestException as error:
                 if not is_transient(error):
-                    raise PortalUnavailable(url, service, _describe(error), attempt) from None
-                cause = _describe(error)
-            else:
-                if is_transient(response):
-                    cause = f"HTTP {response.status_code}"
-                    if response.status_code == 429:
-                        wait = retry_after_seconds(response)
-                elif response.status_code != 200:
-                    raise PortalServiceError(
-                        service,
-                        f"HTTP {response.status_code} from {url}: {_snippet(response.content)}",
-                        str(response.status_code),
-                    )
-                else:
-                    try:
-                        body = orjson.loads(response.content)
-                    except orjson.JSONDecodeError:
-                        body = None
-                    if isinstance(body, dict):
-                        return body
-                    if non_json_seen:
-                        raise PortalBadResponse(
-                            url,
-                            service,
-                            "HTTP 200 with a body that is not a JSON object, twice in a row: "
-                            + _snippet(response.content),
-                        )
-                    non_json_seen = True
-                    cause = "HTTP 200 with a body that is not a JSON object"
-            if attempt >= self.max_attempts:
-                raise PortalUnavailable(url, service, cause, attempt)
-            if wait is None:
-                wait = self._backoff(attempt)
+                    raise PortalUnavailable(url, service, _describe(error), 1) from None
+                raise _TransientFailure(_describe(error)) from None
+            if is_transient(response):
+                wait = retry_after_seconds(response) if response.status_code == 429 else None
+                raise _TransientFailure(f"HTTP {response.status_code}", wait)
+            if response.status_code != 200:
+                raise PortalServiceError(
+                    service,
+                    f"HTTP {response.status_code} from {url}: {_snippet(response.content)}",
+                    str(response.status_code),
+                )
+            try:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                body = None
+            if isinstance(body, dict):
+                return body
+            if non_json_seen:
+                raise PortalBadResponse(
+                    url,
+                    service,
+                    "HTTP 200 with a body that is not a JSON object, twice in a row: "
+                    + _snippet(response.content),
+                )
+            non_json_seen = True
+            raise _TransientFailure("HTTP 200 with a body that is not a JSON object")
+
+        def log_retry(state: RetryCallState) -> None:
             stats.retries += 1
+            failure = state.outcome.exception() if state.outcome is not None else None
             logger.warning(
                 "portal %s (%s) attempt %d/%d failed: %s; retrying in %.1fs",
                 url,
                 service,
-                attempt,
+                state.attempt_number,
                 self.max_attempts,
-                cause,
-                wait,
+                failure,
+                state.upcoming_sleep,
             )
-            self._sleep(wait)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: half fixed, half random, capped at backoff_max."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_TransientFailure),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(exchange)
+        except _TransientFailure as failure:
+            raise PortalUnavailable(url, service, failure.cause, self.max_attempts) from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Wait what a 429's Retry-After asks, else exponential backoff with jitter."""
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(failure, _TransientFailure) and failure.wait is not None:
+            return failure.wait
+        # Half fixed, half random, capped at backoff_max: many clients do not retry in step.
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
         return ceiling / 2 + self._rng.random() * ceiling / 2
+
+
+class _TransientFailure(Exception):
+    """One attempt failed in a way another attempt may cure; `wait` is the server's Retry-After."""
+
+    def __init__(self, cause: str, wait: float | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.wait = wait
 
 
 def _describe(error: BaseException) -> str:
@@ -572,74 +592,3 @@ def _snippet(content: bytes, limit: int = 120) -> str:
 
 
 # -- the in-memory fake ---------------------------------------------------------------
-
-
-def _served(raw: Any, agency: str, start: str, end: str) -> bool:
-    """The portal's selection: records of `agency` (or of none) open in [start, end].
-
-    As the simulator does, a record whose times cannot be read is served in every window
-    so that validation, not the selection, rejects it.
-    """
-    if not isinstance(raw, Mapping):
-        return True
-    owner = raw.get("MaDonVi")
-    if isinstance(owner, str) and owner.strip() and owner.strip() != agency:
-        return False
-    received = raw.get("NgayTiepNhan")
-    closed = raw.get("NgayKetThucXuLy") or raw.get("NgayTra") or ""
-    if not isinstance(received, str) or not is_portal_time(received):
-        return True
-    if not isinstance(closed, str) or (closed and not is_portal_time(closed)):
-        return True
-    return received <= end and (not closed or closed >= start)
-
-
-class FakePortal:
-    """The Portal from memory: agencies and raw records (portal field names), for tests.
-
-    It selects, pages, de-duplicates and validates exactly as HttpPortal does with a portal;
-    `failing_agencies` answer a service error; `calls` records each iter_dossiers call.
-    """
-
-    def __init__(
-        self,
-        agencies: Iterable[Agency],
-        records: Iterable[Any],
-        *,
-        page_size: int = 500,
-        failing_agencies: Collection[str] = (),
-    ) -> None:
-        self.agencies = list(agencies)
-        self.records = list(records)
-        self.page_size = page_size
-        self.failing_agencies = set(failing_agencies)
-        self.calls: list[tuple[str, str, str]] = []
-
-    def list_agencies(self) -> list[Agency]:
-        """Return the agencies given."""
-        return list(self.agencies)
-
-    def iter_dossiers(
-        self, agency: str, start: str, end: str, stats: FetchStats | None = None
-    ) -> Iterator[Dossier | RejectedRecord]:
-        """Stream the records of `agency` open at some moment of [start, end], validated."""
-        _check_window(start, end)
-        self.calls.append((agency, start, end))
-        return self._serve(agency, start, end, stats if stats is not None else FetchStats())
-
-    def _serve(
-        self, agency: str, start: str, end: str, stats: FetchStats
-    ) -> Iterator[Dossier | RejectedRecord]:
-        # A generator, so that a failing agency fails when read, as over HTTP.
-        if agency in self.failing_agencies:
-            raise PortalServiceError(
-                SERVICE_DOSSIERS, f"Lỗi khi truy vấn hồ sơ của đơn vị {agency}", "03"
-            )
-        selected = sorted(
-            (raw for raw in self.records if _served(raw, agency, start, end)), key=_code_of
-        )
-        size = self.page_size
-        pages = [selected[i : i + size] for i in range(0, len(selected), size)]
-        stats.pages += len(pages) + 1
-        stats.requests += len(pages) + 1
-        yield from check_records(merge_pages(pages, stats), agency, stats)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
+# The key under which the Centre's summary is recorded in the delivery ledger and named in
+# results; a department may not use it, or its rows would mix with the summary's.
+CENTRE_KEY = "CENTRE"
+RESERVED_KEYS = frozenset({CENTRE_KEY})
+
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_RESERVED_FOLDED = frozenset(key.casefold() for key in RESERVED_KEYS)
 
 
 class UnsafeName(ValueError):
@@ -19,3 +25,9 @@ def safe_key(key: str) -> str:
             "(it becomes part of file names)"
         )
     return key
+
+
+def is_reserved(key: str) -> bool:
+    """Return whether `key` is a reserved key, compared case-insensitively ("centre" is)."""
+    # Case-insensitive because file systems and people may not tell "Centre" from "CENTRE".
+    return key.casefold() in _RESERVED_FOLDED

@@ -1,13 +1,14 @@
 """The configuration's shape: settings, departments and recipients as validated models.
 
-
 The three files live in one folder (`config/` by default, `--config DIR` elsewhere). Every setting
 can be overridden by an environment variable: `TTHC_<KEY>` for a top-level key and
-`TTHC_<SECTION>__<KEY>` for a nested one. Secrets never come from YAML: `PORTAL_USERNAME`,
-`PORTAL_PASSWORD` and `SMTP_PASSWORD` are read from the environment only.
+`TTHC_<SECTION>__<KEY>` for a nested one, in any case (the naming is Settings' pydantic-settings
+configuration; tasks/settings/environment.py reads the variables). Secrets never come from YAML:
+`PORTAL_USERNAME`, `PORTAL_PASSWORD` and `SMTP_PASSWORD` are read from the environment only.
 
-Override values are read as YAML scalars (`TTHC_SMTP__PORT=2525` is a number,
-`TTHC_OPERATORS='[a@demo.gov.vn]'` a list); a setting whose type is text keeps the raw string.
+Override values of lists and sections are read as YAML (`TTHC_OPERATORS='[a@demo.gov.vn]'` is a
+list); other values as text that validation converts (`TTHC_SMTP__PORT=2525` is a number), so a
+setting whose type is text keeps the raw string.
 
 Relative paths in settings are made absolute when the configuration is loaded:
 - `output_dir` against the current working directory (where the operator runs the command);
@@ -26,12 +27,24 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SETTINGS_FILE = "settings.yaml"
 DEPARTMENTS_FILE = "departments.yaml"
 RECIPIENTS_FILE = "recipients.yaml"
 
 EMBEDDED = "embedded"
+
+ENV_PREFIX = "TTHC_"
+ENV_NESTED_DELIMITER = "__"
+
+# Keys that settings.yaml once had, with what replaced them: an operator's file or environment
+# that still sets one is told so, instead of "unknown key" or a silent no-op.
+_MAIL_RETRIES = "a delivery is retried after each of runner.mail_retry_delays_seconds"
+RETIRED_KEYS: dict[tuple[str, ...], str] = {
+    ("smtp", "max_attempts"): _MAIL_RETRIES,
+    ("smtp", "backoff_seconds"): _MAIL_RETRIES,
+}
 
 
 class StrictModel(BaseModel):
@@ -64,10 +77,6 @@ class SmtpSettings(StrictModel):
     sender_address: str = "bao-cao-tthc@demo.gov.vn"
     max_attachment_bytes: int = 10 * 1024 * 1024
     ca_bundle: str | None = None
-    # Sends of one message before its transient failures (4xx, no connection) count as failed,
-    # waiting backoff_seconds, then twice as long, between them.
-    max_attempts: int = Field(default=4, ge=1)
-    backoff_seconds: float = Field(default=2.0, ge=0)
 
 
 class TargetRates(StrictModel):
@@ -87,13 +96,39 @@ class RunnerSettings(StrictModel):
     dask_address: str | None = None
     max_concurrency: int = Field(default=4, ge=1)
     # A department's step that failed for a passing reason (portal unreachable, mail server
-    # 4xx or down) runs again after each of these waits; [] never runs it again.
+    # 4xx or down) runs again after each of these waits; [] never runs it again. The mail
+    # server has no retries of its own: these are the only ones.
     portal_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [10, 60]
     mail_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [30, 120]
 
 
-class Settings(StrictModel):
+class ExplicitEnvironment(BaseSettings):
+    """Settings read from an environment only when one is handed over (see environment.py)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Use the keyword arguments only: building a model must not read os.environ."""
+        # load_config takes the environment as an argument so that tests and callers decide it.
+        return (init_settings,)
+
+
+class Settings(ExplicitEnvironment):
     """config/settings.yaml."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+    )
 
     province: str = "Tỉnh Demo"
     place: str = "Demo"
@@ -173,10 +208,11 @@ class RecipientsFile(StrictModel):
         return list(seen.values())
 
 
-class Secrets(BaseModel):
+class Secrets(ExplicitEnvironment):
     """Secrets read from the environment only; SecretStr keeps them out of reprs and logs."""
 
-    model_config = ConfigDict(frozen=True)
+    # PORTAL_USERNAME, PORTAL_PASSWORD, SMTP_PASSWORD; an empty variable counts as unset.
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=False, env_ignore_empty=True)
 
     portal_username: str | None = None
     portal_password: SecretStr | None = None

@@ -38,7 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from tasks.figures.engine import FiguresReport
+from tasks.figures.engine import (
+    FiguresReport,
+    Rates,
+    rates_from_mapping,
+)
 from tasks.figures.periods import Period
 
 DATABASE_FILE = "tthc-report.sqlite"
@@ -291,9 +295,7 @@ class RunStore:
             row = session.scalars(query).first()
             return None if row is None else _stored_figures(row)
 
-    def rates_history(
-        self, department_key: str, periods: list[Period]
-    ) -> dict[str, dict[str, float | None]]:
+    def rates_history(self, department_key: str, periods: list[Period]) -> dict[str, Rates]:
         """Return the latest rates of each period by period key; periods never computed are left out."""
         keys = [period.key for period in periods]
         if not keys:
@@ -303,10 +305,10 @@ class RunStore:
             .where(FiguresRow.department_key == department_key, FiguresRow.period_key.in_(keys))
             .order_by(FiguresRow.computed_at, FiguresRow.id)
         )
-        latest: dict[str, dict[str, float | None]] = {}
+        latest: dict[str, Rates] = {}
         with self._transaction() as session:
             for row in session.scalars(query):
-                latest[row.period_key] = dict(row.rates)
+                latest[row.period_key] = rates_from_mapping(row.rates)
         return {key: latest[key] for key in keys if key in latest}
 
     # -- documents -----------------------------------------------------------------------------

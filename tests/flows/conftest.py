@@ -18,8 +18,8 @@ import pytest
 
 from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import open_scenario
+from standins.embedded import SIMULATOR_PASSWORD, SIMULATOR_USER
 from standins.smtp_server import LoopbackSmtpServer, ReceivedMessage
-from tasks.run.services import SIMULATOR_PASSWORD, SIMULATOR_USER
 from tasks.settings.loading import (
     CONFIG_DIR_VARIABLE,
     DEFAULT_CONFIG_DIR,

@@ -150,3 +150,28 @@ def test_render_writes_the_seed_report_word_for_word(runner: CliRunner, tmp_path
         0,  # in progress: total, within deadline, overdue
     ]
     assert len(numbers) == len(FORM_KEYS)
+
+
+def test_render_of_some_departments_never_writes_the_centre_summary(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "--config",
+            str(DEFAULT_CONFIG_DIR),
+            "render",
+            "--period",
+            "2024-04",
+            "--department",
+            "SKHCN",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / "reports" / "2024-04"
+    assert sorted(path.name for path in folder.iterdir() if path.suffix != ".pdf") == [
+        "Biểu mẫu số liệu 2024-04 SKHCN.xlsx",
+        "Báo cáo TTHC 2024-04 SKHCN.docx",
+    ]
+    assert "báo cáo tổng hợp chưa lập: lượt chạy không gồm STP" in result.stdout

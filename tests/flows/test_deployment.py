@@ -31,8 +31,8 @@ from flows.deployment import (
     serve,
 )
 from flows.monthly_report import monthly_report
-from flows.runtime import resolve_period
 from tasks.figures.periods import Period
+from tasks.run.plan import resolve_period
 from tasks.settings.loading import PROJECT_ROOT
 from tests.flows.conftest import FlowSetup
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from collections import Counter
 from pathlib import Path
@@ -18,11 +17,12 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from flows.monthly_report import RunSummary, monthly_report
+from flows.monthly_report import monthly_report
 from flows.runtime import SettingsTaskRunner, task_runner_for
 from flows.steps import DeliveryIncomplete
 from portal_sim.server import Faults
 from tasks.delivery.ledger import DeliveryOutcome
+from tasks.run.plan import RunSummary
 from tasks.settings.models import RunnerSettings
 from tests.flows.conftest import FlowSetup
 
@@ -143,8 +143,8 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
     assert by_type["table"].key == "bao-cao-tthc-2024-01"
     [row] = _table_rows(by_type["table"].data)
     assert row["Sở"] == "SYT"
-    assert row["Tổng tiếp nhận"] == syt.figures.figures["received_total"]
-    assert row["Đã giải quyết"] == syt.figures.figures["resolved"]
+    assert row["Tổng tiếp nhận"] == syt.report.figures["received_total"]
+    assert row["Đã giải quyết"] == syt.report.figures["resolved"]
     assert row["Đã gửi"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
     assert row["Kết quả"] == "hoàn thành"
@@ -185,7 +185,7 @@ def test_the_dask_runner_writes_the_same_documents_as_the_default(
     threads, dask = by_threads.result(), by_dask.result()
     assert (threads.task_runner, dask.task_runner) == ("threadpool", "dask")
     [left], [right] = threads.departments, dask.departments
-    assert left.figures == right.figures
+    assert left.report == right.report
     assert left.documents is not None
     assert right.documents is not None
     assert left.documents.report != right.documents.report  # two output folders
@@ -195,9 +195,11 @@ def test_the_dask_runner_writes_the_same_documents_as_the_default(
 
     # What travels to and from Dask workers survives pickling unchanged.
     config = flow_setup.config()
-    for value in (config, right.figures, right.documents, right.delivery):
+    for value in (config, right.report, right.documents, right.delivery):
         assert pickle.loads(pickle.dumps(value)) == value
-    outcome = DeliveryOutcome("2024-02", "SGDDT", "hash", 1, failed={"a@demo.gov.vn": "451"})
+    outcome = DeliveryOutcome(
+        "2024-02", "SGDDT", "hash", 1, failed={"a@demo.gov.vn": "451"}, deferred=["a@demo.gov.vn"]
+    )
     copy = pickle.loads(pickle.dumps(DeliveryIncomplete(outcome)))
     assert (copy.outcome, copy.transient, str(copy)) == (
         outcome,
@@ -232,24 +234,28 @@ def test_the_dask_runner_starts_a_local_cluster_of_processes_without_an_address(
 
 
 @pytest.mark.filterwarnings("ignore:Logger 'prefect.task_runs' attempted to send logs")
-def test_the_settings_runner_reads_the_configuration_when_a_run_starts(
+def test_the_settings_runner_runs_on_the_runner_the_flow_chose(
     prefect_api: str, flow_setup: FlowSetup
 ) -> None:
-    runner = SettingsTaskRunner(dict(os.environ))
+    runner = SettingsTaskRunner()
     assert runner.name == "settings"
 
     with runner.duplicate() as started:
+        started.use(RunnerSettings(kind="default", max_concurrency=2))
         assert started.name == "threadpool"
         assert started.submit(_double, {"value": 21}).result() == 42
 
 
-def test_the_settings_runner_falls_back_to_threads_when_the_configuration_is_broken(
-    tmp_path: Path,
+def test_the_settings_runner_reads_no_configuration_and_refuses_work_before_a_choice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    runner = SettingsTaskRunner({"TTHC_CONFIG_DIR": str(tmp_path / "missing")})
+    # The flow reads the configuration once; the runner never does (a broken folder is fine).
+    monkeypatch.setenv("TTHC_CONFIG_DIR", str(tmp_path / "missing"))
 
-    with runner as started:
-        assert started.name == "threadpool"
+    with SettingsTaskRunner() as started:
+        assert started.name == "settings"
+        with pytest.raises(RuntimeError, match="use\\(settings\\) first"):
+            started.submit(_double, {"value": 1})
 
 
 @task

@@ -43,13 +43,6 @@ SUBJECT = "Báo cáo kết quả tiếp nhận, giải quyết TTHC tháng 5/202
 NAMES = {"SKHCN": "Sở Khoa học và Công nghệ", "SNV": "Sở Nội vụ"}
 
 
-class Sleeps(list[float]):
-    """An injected sleep that records the delays asked for and never waits."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 def write_documents(folder: Path, key: str, content: bytes = b"v1") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     docx = folder / f"Báo cáo TTHC 2024-05 {key}.docx"
@@ -100,7 +93,6 @@ def deliver(
         RECIPIENTS,
         store,
         mailer,
-        sleep=options.pop("sleep", Sleeps()),  # type: ignore[arg-type]
         **options,  # type: ignore[arg-type]
     )
 
@@ -229,7 +221,7 @@ KILLED_RUN = textwrap.dedent(
             sender=Sender("Báo cáo TTHC", "bao-cao-tthc@demo.gov.vn"),
         )
         deliver_report(Period.parse("2024-05"), key, mail, recipients, store,
-                       YagmailMailer(smtp, None), sleep=lambda s: None)
+                       YagmailMailer(smtp, None))
         os.kill(os.getpid(), signal.SIGKILL)  # killed after the first department
     """
 )
@@ -285,44 +277,61 @@ def test_a_refused_recipient_is_recorded_and_delivered_later(
     assert per_recipient(smtp_server) == {("SKHCN", a): 1 for a in EVERYONE}
 
 
-def test_a_451_is_retried_with_backoff_and_succeeds(
+def test_a_451_is_one_transient_failure_and_the_next_call_sends_it(
     smtp_server: LoopbackSmtpServer, store: RunStore, mailer: YagmailMailer, documents: list[Path]
 ) -> None:
-    smtp_server.fail_next(2, 451)
-    sleeps = Sleeps()
-    outcome = deliver(store, mailer, documents, sleep=sleeps, backoff_seconds=1.5)
+    # One SMTP session per call: the retry is the caller's (the Prefect task's), and the
+    # ledger makes the next call send only what is missing.
+    smtp_server.fail_next(1, 451)
+    first = deliver(store, mailer, documents)
 
-    assert outcome.sent == EVERYONE
-    assert sleeps == [1.5, 3.0]
+    assert first.sent == []
+    assert set(first.failed) == set(EVERYONE)
+    assert first.deferred == EVERYONE
+    assert first.transient
+    assert smtp_server.received == []
+
+    second = deliver(store, mailer, documents)
+
+    assert second.sent == EVERYONE
     assert len(smtp_server.received) == 1
-    assert {r.attempts for r in store.deliveries(MAY)} == {3}
 
 
-def test_a_4xx_for_one_address_retries_only_that_address(
+def test_a_4xx_for_one_address_leaves_only_that_address_for_the_next_call(
     smtp_server: LoopbackSmtpServer, store: RunStore, mailer: YagmailMailer, documents: list[Path]
 ) -> None:
     smtp_server.refuse(CC, 450, "Mailbox busy")
-    sleeps = Sleeps()
-    outcome = deliver(store, mailer, documents, sleep=sleeps, max_attempts=2, backoff_seconds=1)
+    outcome = deliver(store, mailer, documents)
 
     assert outcome.sent == [TO, BCC]
-    assert outcome.failed == {CC: "450 Mailbox busy (gave up after 2 attempts)"}
-    assert sleeps == [1]
+    assert outcome.failed == {CC: "450 Mailbox busy"}
+    assert outcome.transient
     assert [m.envelope_to for m in smtp_server.received] == [[TO, BCC]]
 
+    smtp_server.allow(CC)
+    again = deliver(store, mailer, documents)
+    assert (again.sent, again.skipped) == ([CC], [TO, BCC])
 
-def test_transient_failures_give_up_after_max_attempts(
+
+def test_a_refusal_is_not_transient(
+    smtp_server: LoopbackSmtpServer, store: RunStore, mailer: YagmailMailer, documents: list[Path]
+) -> None:
+    smtp_server.refuse(CC, 550, "No such user here")
+    outcome = deliver(store, mailer, documents)
+
+    assert outcome.refused == {CC: "550 No such user here"}
+    assert not outcome.transient
+
+
+def test_transient_failures_are_recorded_and_sent_once_the_server_recovers(
     smtp_server: LoopbackSmtpServer, store: RunStore, mailer: YagmailMailer, documents: list[Path]
 ) -> None:
     smtp_server.fail_next(10, 421, "Service shutting down")
-    sleeps = Sleeps()
-    outcome = deliver(store, mailer, documents, sleep=sleeps, max_attempts=3, backoff_seconds=1)
+    outcome = deliver(store, mailer, documents)
 
     assert outcome.sent == []
-    assert sleeps == [1, 2]
     assert set(outcome.failed) == set(EVERYONE)
     assert "421 Service shutting down" in outcome.failed[TO]
-    assert "gave up after 3 attempts" in outcome.failed[TO]
     assert {r.outcome for r in store.deliveries(MAY)} == {"failed"}
 
     smtp_server.clear_faults()
@@ -333,7 +342,7 @@ def test_a_server_that_is_down_fails_clearly_and_sends_once_when_back(
     smtp_server: LoopbackSmtpServer, store: RunStore, mailer: YagmailMailer, documents: list[Path]
 ) -> None:
     smtp_server.down = True
-    outcome = deliver(store, mailer, documents, max_attempts=2)
+    outcome = deliver(store, mailer, documents)
 
     assert outcome.sent == []
     assert f"cannot connect to SMTP server {smtp_server.address}" in outcome.failed[TO]

@@ -17,8 +17,6 @@ from tasks.documents.report_text import (
     data_quality_lines,
     date_line,
     fill_period,
-    format_count,
-    format_percent,
     legal_basis,
     online_sentence,
     parse_emphasis,
@@ -84,39 +82,6 @@ def report(**values: int) -> FiguresReport:
 
 def italic_parts(paragraph: Paragraph) -> list[str]:
     return [run.text for run in paragraph.runs if run.italic]
-
-
-# --- numbers ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("count", "text"),
-    [(0, "0"), (1, "01"), (5, "05"), (9, "09"), (10, "10"), (63, "63"), (1234, "1234")],
-)
-def test_format_count_pads_one_to_nine(count: int, text: str) -> None:
-    assert format_count(count) == text
-
-
-@pytest.mark.parametrize(
-    ("rate", "text"),
-    [
-        (40 / 60, "66,7%"),
-        (1.0, "100%"),
-        (0.28, "28%"),
-        (49 / 54, "90,7%"),
-        (0.0, "0%"),
-        (0.5, "50%"),
-        (0.12345, "12,3%"),
-        (0.1235, "12,4%"),  # half-up on the first decimal
-        (0.0005, "0,1%"),
-        (0.00049, "0%"),
-        (0.99996, "100%"),
-        (0.99949, "99,9%"),
-        (None, "không phát sinh"),
-    ],
-)
-def test_format_percent(rate: float | None, text: str) -> None:
-    assert format_percent(rate) == text
 
 
 # --- configured texts ------------------------------------------------------------------------

@@ -13,9 +13,9 @@ import requests
 
 from portal_sim.server import AUTH, Faults, PortalSimulator
 from portal_sim.store import ListStore
+from standins.fake_portal import FakePortal
 from tasks.portal.client import (
     Agency,
-    FakePortal,
     FetchStats,
     HttpPortal,
     PortalAuthError,

@@ -1,9 +1,7 @@
-"""Tests of tasks/config.py: the demo configuration loads, and each mistake is named precisely."""
+"""Tests of tasks/settings: the demo configuration loads, and each mistake is named precisely."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from tasks.settings.loading import (
     fill_placeholders,
     load_config,
 )
-from tasks.settings.models import AppConfig
+from tests.tasks.settings.demo import edit, load_demo
 
 # The hand-written parts of the seed report (bao-cao-skhcn-thang-5-2024), word for word.
 SEED_LEGAL_BASIS = (
@@ -51,24 +49,6 @@ SEED_NOI_NHAN = [
     "Các phòng, đơn vị trực thuộc Sở",
     "Lưu: VT, VP",
 ]
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    """Return a copy of the demo configuration in tmp_path/config, to break at will."""
-    target = tmp_path / "config"
-    shutil.copytree(DEFAULT_CONFIG_DIR, target)
-    return target
-
-
-def load_demo(environ: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT) -> AppConfig:
-    return load_config(DEFAULT_CONFIG_DIR, environ or {}, cwd=cwd)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} is not in {path}: the test no longer matches the demo file"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 # --- the demo configuration -------------------------------------------------------------
@@ -478,76 +458,55 @@ def test_empty_allow_list_allows_any_domain(config_dir: Path) -> None:
     assert check_config(config_dir, {}, cwd=config_dir.parent) == []
 
 
-# --- environment: overrides and secrets ------------------------------------------------
+# --- retired keys: the mail server's retries are runner.mail_retry_delays_seconds -----
+
+RETIRED = "no longer used: a delivery is retried after each of runner.mail_retry_delays_seconds"
 
 
 @pytest.mark.parametrize(
-    ("variable", "value", "read", "expected"),
+    ("line", "expected"),
     [
-        ("TTHC_OUTPUT_DIR", "/srv/tthc/out", lambda c: c.settings.output_dir, "/srv/tthc/out"),
         (
-            "TTHC_PORTAL__BASE_URL",
-            "https://api.demo.gov.vn/dvcqg",
-            lambda c: c.settings.portal.base_url,
-            "https://api.demo.gov.vn/dvcqg",
+            "  max_attempts: 4\n",
+            f"config/settings.yaml: smtp.max_attempts: {RETIRED} (remove this key)",
         ),
-        ("TTHC_SMTP__PORT", "2525", lambda c: c.settings.smtp.port, 2525),
-        ("TTHC_SMTP__HOST", "mail.demo.gov.vn", lambda c: c.settings.smtp.host, "mail.demo.gov.vn"),
-        ("TTHC_PORTAL__BACKOFF_SECONDS", "1.5", lambda c: c.settings.portal.backoff_seconds, 1.5),
         (
-            "TTHC_OPERATORS",
-            "[a@demo.gov.vn, b@demo.gov.vn]",
-            lambda c: c.settings.operators,
-            ["a@demo.gov.vn", "b@demo.gov.vn"],
+            "  backoff_seconds: 2\n",
+            f"config/settings.yaml: smtp.backoff_seconds: {RETIRED} (remove this key)",
         ),
-        # A text setting keeps the raw string, even when it reads as a YAML number or boolean.
-        ("TTHC_PLACE", "2024", lambda c: c.settings.place, "2024"),
-        ("TTHC_SMTP__SECURITY", "starttls", lambda c: c.settings.smtp.security, "starttls"),
     ],
 )
-def test_environment_overrides_a_setting(
-    variable: str, value: str, read: Callable[[AppConfig], object], expected: object
+def test_retired_smtp_key_in_settings_yaml_is_one_problem(
+    config_dir: Path, line: str, expected: str
 ) -> None:
-    environ = {variable: value}
-    if variable == "TTHC_SMTP__HOST":
-        environ["TTHC_SMTP__PORT"] = "587"
+    edit(config_dir / "settings.yaml", "  host: embedded\n", f"  host: embedded\n{line}")
 
-    config = load_demo(environ)
-
-    assert read(config) == expected
-    assert type(read(config)) is type(expected)
+    assert check_config(config_dir, {}, cwd=config_dir.parent) == [expected]
 
 
-def test_port_override_is_an_int_and_other_settings_stay() -> None:
-    config = load_demo({"TTHC_SMTP__PORT": "2525"})
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("TTHC_SMTP__MAX_ATTEMPTS", f"TTHC_SMTP__MAX_ATTEMPTS: smtp.max_attempts: {RETIRED}"),
+        (
+            "TTHC_SMTP__BACKOFF_SECONDS",
+            f"TTHC_SMTP__BACKOFF_SECONDS: smtp.backoff_seconds: {RETIRED}",
+        ),
+    ],
+)
+def test_retired_smtp_key_in_the_environment_is_one_problem(variable: str, expected: str) -> None:
+    problems = check_config(DEFAULT_CONFIG_DIR, {variable: "3"})
 
-    assert config.settings.smtp.port == 2525
-    assert config.settings.smtp.host == "embedded"
-    assert config.settings.portal.page_size == 500
-
-
-def test_config_dir_variable_is_not_an_override() -> None:
-    assert check_config(DEFAULT_CONFIG_DIR, {"TTHC_CONFIG_DIR": "/etc/tthc"}) == []
-
-
-def test_secrets_come_from_the_environment_and_stay_hidden() -> None:
-    config = load_demo(
-        {"PORTAL_USERNAME": "baocao", "PORTAL_PASSWORD": "p0rtal!", "SMTP_PASSWORD": "m4il!"}
-    )
-
-    assert config.secrets.portal_username == "baocao"
-    assert config.secrets.portal_password is not None
-    assert config.secrets.portal_password.get_secret_value() == "p0rtal!"
-    assert config.secrets.smtp_password is not None
-    assert config.secrets.smtp_password.get_secret_value() == "m4il!"
-    assert "p0rtal!" not in repr(config) and "m4il!" not in repr(config)
+    assert problems == [f"{expected} (unset this variable)"]
 
 
-def test_unset_or_empty_secrets_are_none() -> None:
-    config = load_demo({"SMTP_PASSWORD": ""})
+def test_portal_retry_keys_are_still_settings() -> None:
+    config = load_demo({"TTHC_PORTAL__MAX_ATTEMPTS": "2"})
 
-    assert config.secrets.smtp_password is None
-    assert config.secrets.portal_password is None
+    assert config.settings.portal.max_attempts == 2
+    assert config.settings.portal.backoff_seconds == 0.5
+    assert not hasattr(config.settings.smtp, "max_attempts")
+    assert not hasattr(config.settings.smtp, "backoff_seconds")
 
 
 # --- paths ------------------------------------------------------------------------------

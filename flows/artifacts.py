@@ -1,0 +1,75 @@
+"""What a run shows in the Prefect UI: a table of figures and deliveries, and a summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from tasks.documents.numbers import format_count, format_percent
+from tasks.figures.periods import Period
+from tasks.run.plan import RunSummary
+
+
+def publish(summary: RunSummary, period: Period) -> None:
+    """Show the run's figures and deliveries in the Prefect UI as two artifacts."""
+    table: list[dict[str, Any]] = []
+    for result in summary.results:
+        report = result.report
+        delivery = result.delivery
+        table.append(
+            {
+                "Sở": result.key,
+                "Tên": result.name,
+                "Tổng tiếp nhận": report.figures["received_total"] if report else "",
+                "Đã giải quyết": report.figures["resolved"] if report else "",
+                "Trước hạn": format_percent(report.rates["early_rate"]) if report else "",
+                "Đang giải quyết": report.figures["in_progress"] if report else "",
+                "Đã gửi": len(delivery.sent) if delivery else 0,
+                "Bỏ qua (đã nhận)": len(delivery.skipped) if delivery else 0,
+                "Kết quả": "lỗi: " + result.error if result.error else "hoàn thành",
+            }
+        )
+    artifact_key = f"bao-cao-tthc-{period.key.lower()}"
+    create_table_artifact(
+        table, key=artifact_key, description=f"Báo cáo TTHC {period.label}: số liệu và gửi thư"
+    )
+    create_markdown_artifact(
+        summary_markdown(summary, period),
+        key=f"{artifact_key}-tom-tat",
+        description=f"Tóm tắt lượt chạy {period.label}",
+    )
+
+
+def summary_markdown(summary: RunSummary, period: Period) -> str:
+    """Return the run's summary as markdown: counts, what failed, the data-quality notes."""
+    results = summary.results
+    documents = [d for r in results if r.documents for d in r.documents.attachments]
+    sent = sum(len(r.delivery.sent) for r in results if r.delivery)
+    skipped = sum(len(r.delivery.skipped) for r in results if r.delivery)
+    centre = "chưa lập, " + summary.centre_held if summary.centre_held else "đã lập"
+    lines = [
+        f"# Báo cáo TTHC {period.label}",
+        "",
+        f"- Chạy thử: {'có' if summary.dry_run else 'không'}",
+        f"- Bộ chạy tác vụ: {summary.task_runner or 'mặc định'}",
+        f"- Văn bản đã viết: {len(documents)}",
+        f"- Thư đã gửi: {sent}; bỏ qua (người nhận đã có bản này): {skipped}",
+        f"- Sở chưa hoàn thành: {', '.join(summary.failed) or 'không'}",
+        f"- Báo cáo tổng hợp: {centre}",
+        "",
+        "## Ghi chú về số liệu",
+    ]
+    for result in summary.departments:
+        if result.report is None:
+            continue
+        quality = result.report.data_quality
+        if quality.is_clean:
+            continue
+        lines.append(
+            f"- {result.key}: loại {format_count(quality.excluded)}, "
+            f"từ chối {format_count(quality.rejected_count)}, "
+            f"trùng gộp {format_count(quality.duplicates_merged)}, "
+            f"rút hồ sơ {format_count(quality.withdrawn)}"
+        )
+    return "\n".join(lines) + "\n"

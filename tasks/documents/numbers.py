@@ -1,0 +1,29 @@
+"""Numbers written the Vietnamese way, one rule for every place a person reads them.
+
+The report, the data form, the e-mail body, the Prefect artifacts and the command line all
+format through these functions, so a rate never reads "81,3%" in one and "81,2%" in another.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+NOT_ARISEN = "không phát sinh"
+
+
+def format_count(count: int) -> str:
+    """Write a count as the seed does: 1..9 with two digits ("03"), thousands grouped with "."."""
+    if 1 <= count <= 9:
+        return f"{count:02d}"
+    return f"{count:,}".replace(",", ".")
+
+
+def format_percent(rate: float | None) -> str:
+    """Write a rate as a percentage with one decimal comma and no ",0"; None is "không phát sinh"."""
+    if rate is None:
+        return NOT_ARISEN
+    # repr gives the shortest decimal of the float, so 0.8125 rounds as written (half-up).
+    percent = (Decimal(repr(rate)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if percent == percent.to_integral_value():
+        return f"{int(percent)}%"
+    return f"{percent}%".replace(".", ",")

@@ -1,0 +1,303 @@
+"""The steps of a run, as plain functions over opened services: figures, documents, delivery.
+
+The Prefect tasks of flows/steps.py wrap these with retries and names; the `figures` and
+`render` commands call them directly. Each takes what it needs and returns a value. What a
+run does with them (which departments, when the Centre's summary is made, what failed) is
+decided in tasks/run/plan.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasks.delivery.ledger import DeliveryOutcome, ReportMail, deliver_report
+from tasks.delivery.messages import Mailer, Sender
+from tasks.documents.centre_summary import render_centre_summary, total_figures
+from tasks.documents.data_form import write_department_data_form, write_summary_data_form
+from tasks.documents.naming import (
+    data_form_name,
+    period_folder,
+    report_name,
+    summary_data_form_name,
+    summary_name,
+)
+from tasks.documents.pdf import convert_to_pdf
+from tasks.documents.report_document import build_charts, build_report_context, render_report
+from tasks.figures.engine import Figures, FiguresReport, Rates, compute_figures, compute_rates
+from tasks.figures.periods import Period
+from tasks.portal.client import FetchStats, Portal
+from tasks.run.targets import CentreTarget, DepartmentTarget, Target
+from tasks.settings.loading import PROJECT_ROOT, fill_placeholders
+from tasks.settings.models import AppConfig, DepartmentRecipients
+from tasks.store.database import RunStore
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+REPORT_TEMPLATE = TEMPLATES_DIR / "report.docx"
+SUMMARY_TEMPLATE = TEMPLATES_DIR / "centre_summary.docx"
+TREND_MONTHS = 12
+
+TrendPoints = list[tuple[Period, Rates]]
+
+
+@dataclass
+class DocumentSet:
+    """The files made for one target (a department or the Centre) and one period."""
+
+    period_key: str
+    target_key: str
+    report: Path
+    data_form: Path
+    pdf: Path | None = None
+    extra: list[Path] = field(default_factory=list)
+
+    @property
+    def attachments(self) -> list[Path]:
+        """Return the files a message carries: the .docx, the .xlsx and the PDF if any."""
+        files = [self.report, self.data_form]
+        if self.pdf is not None:
+            files.append(self.pdf)
+        return files
+
+
+@dataclass
+class DepartmentFigures:
+    """A department's figures for the period, with the rates before it (for comparisons)."""
+
+    department_key: str
+    report: FiguresReport
+    previous_rates: Rates | None
+    trend: TrendPoints
+
+
+def figures_from_portal(
+    portal: Portal, agency: str, period: Period, vpubnd_agency: str
+) -> FiguresReport:
+    """Stream an agency's dossiers for `period` from the portal and compute every figure."""
+    stats = FetchStats()
+    records = portal.iter_dossiers(agency, period.start_stamp, period.end_stamp, stats)
+    report = compute_figures(records, period, agency, vpubnd_agency)
+    report = report.with_duplicates_merged(stats.duplicates_merged)
+    quality = report.data_quality
+    for rejected in quality.rejected:
+        logger.warning(
+            "%s %s: record %r rejected: %r",  # %r: portal text may hold line breaks
+            agency,
+            period.key,
+            rejected.code or "<no MaHoSo>",
+            rejected.reason,
+        )
+    if quality.excluded or quality.duplicates_merged or quality.rejected_count:
+        logger.info(
+            "%s %s: %d excluded (status 1/3), %d rejected, %d duplicates merged",
+            agency,
+            period.key,
+            quality.excluded,
+            quality.rejected_count,
+            quality.duplicates_merged,
+        )
+    return report
+
+
+def period_figures(
+    config: AppConfig, portal: Portal, store: RunStore, department_key: str, period: Period
+) -> FiguresReport:
+    """Compute a department's figures for one period from the portal and keep them in history."""
+    department = config.department(department_key)
+    report = figures_from_portal(
+        portal, department.agency_code, period, config.settings.vpubnd_agency
+    )
+    store.record_figures(department_key, report)
+    return report
+
+
+def department_figures(
+    config: AppConfig, portal: Portal, store: RunStore, department_key: str, period: Period
+) -> DepartmentFigures:
+    """Compute a department's figures, its twelve-month trend and the period before's rates.
+
+    Months already in the history are read from it; the others are computed from the portal
+    once and stored, so only the first run of a department pays for its past.
+    """
+    report = period_figures(config, portal, store, department_key, period)
+    points = _trend(config, portal, store, department_key, report)
+    previous = _previous_rates(config, portal, store, department_key, period, points)
+    return DepartmentFigures(department_key, report, previous, points)
+
+
+def _trend(
+    config: AppConfig, portal: Portal, store: RunStore, department_key: str, report: FiguresReport
+) -> TrendPoints:
+    period = report.period
+    months = period.trailing_months(TREND_MONTHS)
+    history = store.rates_history(department_key, months)
+    points: TrendPoints = []
+    for month in months:
+        if month == period:
+            points.append((month, report.rates))
+            continue
+        rates = history.get(month.key)
+        if rates is None:
+            rates = period_figures(config, portal, store, department_key, month).rates
+        points.append((month, rates))
+    return points
+
+
+def _previous_rates(
+    config: AppConfig,
+    portal: Portal,
+    store: RunStore,
+    department_key: str,
+    period: Period,
+    points: TrendPoints,
+) -> Rates:
+    previous = period.previous()
+    for month, rates in points:
+        if month == previous:
+            return rates
+    stored = store.rates_history(department_key, [previous]).get(previous.key)
+    if stored is not None:
+        return stored
+    return period_figures(config, portal, store, department_key, previous).rates
+
+
+def render_department(
+    config: AppConfig, store: RunStore, figures: DepartmentFigures
+) -> DocumentSet:
+    """Write a department's report (.docx, and PDF where LibreOffice is) and data form (.xlsx)."""
+    department_key = figures.department_key
+    department = config.department(department_key)
+    report = figures.report
+    period = report.period
+    texts = config.texts_for(department)
+    texts = texts.model_copy(
+        update={
+            "legal_basis": _filled(texts.legal_basis, period),
+            "proposals": _filled(texts.proposals, period),
+            "strengths": [fill_placeholders(t, period=period.label) for t in texts.strengths],
+            "weaknesses": [fill_placeholders(t, period=period.label) for t in texts.weaknesses],
+            "next_tasks": [fill_placeholders(t, period=period.label) for t in texts.next_tasks],
+        }
+    )
+    folder = period_folder(config.output_dir, period)
+    context = build_report_context(
+        department=department,
+        texts=texts,
+        noi_nhan=config.recipients_for(department_key).noi_nhan,
+        report=report,
+        previous_rates=figures.previous_rates,
+        period=period,
+        trend_points=figures.trend,
+        settings=config.settings,
+    )
+    docx = render_report(
+        REPORT_TEMPLATE,
+        context,
+        build_charts(report, figures.trend),
+        folder / f"{report_name(department_key, period)}.docx",
+    )
+    xlsx = write_department_data_form(
+        report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
+    )
+    pdf = convert_to_pdf(docx)
+    documents = DocumentSet(period.key, department_key, docx, xlsx, pdf)
+    store.record_document(period, department_key, "docx", docx)
+    store.record_document(period, department_key, "xlsx", xlsx)
+    if pdf is not None:
+        store.record_document(period, department_key, "pdf", pdf)
+    return documents
+
+
+def _filled(text: str | None, period: Period) -> str | None:
+    return None if text is None else fill_placeholders(text, period=period.label)
+
+
+def render_summary(
+    config: AppConfig, store: RunStore, period: Period, rows: list[tuple[str, FiguresReport]]
+) -> DocumentSet:
+    """Write the Centre's summary report and data form over every department's figures."""
+    centre = CentreTarget(config.settings.centre_name)
+    folder = period_folder(config.output_dir, period)
+    docx = render_centre_summary(
+        SUMMARY_TEMPLATE,
+        rows,
+        period,
+        config.settings,
+        folder / f"{summary_name(period)}.docx",
+        noi_nhan=config.recipients.centre.noi_nhan or None,
+    )
+    xlsx = write_summary_data_form(
+        rows,
+        period,
+        folder / f"{summary_data_form_name(period)}.xlsx",
+        agency=config.settings.centre_name,
+    )
+    pdf = convert_to_pdf(docx)
+    store.record_document(period, centre.ledger_key, "summary", docx)
+    return DocumentSet(period.key, centre.ledger_key, docx, xlsx, pdf)
+
+
+def recipients_of(config: AppConfig, target: Target) -> DepartmentRecipients:
+    """Return who receives the target's report: the Centre's list or the department's."""
+    if isinstance(target, CentreTarget):
+        return config.recipients.centre
+    return config.recipients_for(target.key)
+
+
+def summary_totals(reports: list[FiguresReport]) -> tuple[Figures, Rates]:
+    """Return the figures summed over the departments and the rates of those sums."""
+    totals = total_figures(reports)
+    return totals, compute_rates(totals)
+
+
+def deliver(
+    config: AppConfig,
+    store: RunStore,
+    mailer: Mailer,
+    target: Target,
+    documents: DocumentSet,
+    figures: Figures,
+    rates: Rates,
+    *,
+    dry_run: bool,
+    force_resend: bool,
+) -> DeliveryOutcome:
+    """Send a document set to the target's recipients, each once (see tasks.delivery.ledger)."""
+    smtp = config.settings.smtp
+    mail = ReportMail(
+        department_name=target.name,
+        figures=figures,
+        rates=rates,
+        attachments=documents.attachments,
+        sender=Sender.from_settings(smtp),
+        max_attachment_bytes=smtp.max_attachment_bytes,
+    )
+    return deliver_report(
+        Period.parse(documents.period_key),
+        target.ledger_key,
+        mail,
+        recipients_of(config, target),
+        store,
+        mailer,
+        force_resend=force_resend,
+        dry_run=dry_run,
+    )
+
+
+__all__ = [
+    "DepartmentFigures",
+    "DepartmentTarget",
+    "DocumentSet",
+    "TrendPoints",
+    "deliver",
+    "department_figures",
+    "figures_from_portal",
+    "period_figures",
+    "recipients_of",
+    "render_department",
+    "render_summary",
+    "summary_totals",
+]

@@ -1,0 +1,135 @@
+"""The run plan: which departments, when the Centre's summary is made, failures as data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tasks.figures.engine import FiguresReport
+from tasks.figures.periods import InvalidPeriod, Period
+from tasks.run.plan import (
+    Failure,
+    RunSummary,
+    TargetResult,
+    UnknownDepartment,
+    decide_centre,
+    plan_run,
+    resolve_period,
+)
+from tasks.run.targets import CentreTarget, DepartmentTarget
+from tasks.settings.keys import CENTRE_KEY
+from tasks.settings.loading import DEFAULT_CONFIG_DIR, load_config
+from tasks.settings.models import AppConfig
+
+MAY = Period.parse("2024-05")
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture(scope="module")
+def config() -> AppConfig:
+    return load_config(DEFAULT_CONFIG_DIR, {})
+
+
+def _everyone(config: AppConfig) -> list[str]:
+    return [d.key for d in config.departments.departments]
+
+
+def _report() -> FiguresReport:
+    from tasks.figures.engine import compute_figures
+
+    return compute_figures([], MAY, "000.00.00.H99", "000.00.01.H99")
+
+
+@pytest.mark.parametrize(
+    ("requested", "makes_summary"),
+    [([], True), (["SKHCN"], False), (["SKHCN", "STP"], False)],
+)
+def test_only_a_run_of_every_department_makes_the_centre_summary(
+    config: AppConfig, requested: list[str], makes_summary: bool
+) -> None:
+    plan = plan_run(config, MAY, requested)
+
+    assert (plan.centre is not None) == makes_summary
+    assert plan.keys == (requested or _everyone(config))
+    assert set(plan.left_out) == set(_everyone(config)) - set(plan.keys)
+
+
+def test_an_unknown_department_is_refused_naming_the_known_ones(config: AppConfig) -> None:
+    with pytest.raises(UnknownDepartment, match=r"'SKHCM'.*SKHCN"):
+        plan_run(config, MAY, ["SKHCM"])
+
+
+@pytest.mark.parametrize(
+    ("requested", "missing", "held"),
+    [
+        (["SKHCN"], [], "lượt chạy không gồm STP"),
+        ([], ["STP"], "chưa có số liệu của STP"),
+        ([], [], None),
+    ],
+)
+def test_the_centre_decision_names_why_the_summary_is_held(
+    config: AppConfig, requested: list[str], missing: list[str], held: str | None
+) -> None:
+    plan = plan_run(config, MAY, requested)
+    reports: dict[str, FiguresReport | None] = {
+        key: None if key in missing else _report() for key in plan.keys
+    }
+
+    decision = decide_centre(plan, reports)
+
+    assert (decision.held or "").startswith(held or "")
+    assert (decision.target is None) == (held is not None)
+    if decision.target is not None:
+        assert [name for name, _ in decision.rows] == [t.name for t in plan.departments]
+
+
+def test_the_centre_is_a_typed_target_recorded_under_the_reserved_key() -> None:
+    centre = CentreTarget("Trung tâm")
+    department = DepartmentTarget("SKHCN", "Sở Khoa học và Công nghệ")
+
+    assert (centre.ledger_key, centre.key) == (CENTRE_KEY, CENTRE_KEY)
+    assert department.ledger_key == "SKHCN"
+    assert centre != DepartmentTarget(CENTRE_KEY, "Trung tâm")
+
+
+def test_failures_are_data_and_the_message_is_made_from_them() -> None:
+    summary = RunSummary("2024-05", dry_run=False)
+    ok = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"))
+    broken = TargetResult(
+        DepartmentTarget("STP", "Sở Tư pháp"),
+        failure=Failure("STP", "figures", "PortalServiceError: Lỗi: a - b: c"),
+    )
+    summary.departments += [ok, broken]
+    summary.centre = TargetResult(
+        CentreTarget("Trung tâm"), failure=Failure(CENTRE_KEY, "delivery", "x@demo.gov.vn")
+    )
+
+    assert [f.target_key for f in summary.failures] == ["STP", CENTRE_KEY]
+    assert summary.failed == {
+        "STP": "PortalServiceError: Lỗi: a - b: c",
+        CENTRE_KEY: "x@demo.gov.vn",
+    }
+    assert summary.failure_message().splitlines() == [
+        "báo cáo 2024-05: 2 chưa hoàn thành",
+        "- STP: PortalServiceError: Lỗi: a - b: c",
+        f"- {CENTRE_KEY}: x@demo.gov.vn",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        ("", datetime(2024, 6, 1, 0, 30, tzinfo=UTC), "2024-05"),
+        ("", datetime(2024, 5, 31, 17, 30, tzinfo=UTC), "2024-05"),  # 00:30 on 1 June in Hà Nội
+        ("2024-Q1", datetime(2024, 6, 1, tzinfo=UTC), "2024-Q1"),
+    ],
+)
+def test_resolve_period(text: str, now: datetime, expected: str) -> None:
+    assert resolve_period(text, now, VIETNAM).key == expected
+
+
+def test_a_period_that_has_not_started_is_refused() -> None:
+    with pytest.raises(InvalidPeriod, match="has not started"):
+        resolve_period("2099-01", datetime(2024, 6, 1, tzinfo=UTC), VIETNAM)
