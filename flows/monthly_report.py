@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -48,7 +49,7 @@ from tasks.run.services import open_mailer
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.settings.loading import load_config
 from tasks.settings.models import AppConfig
-from tasks.store.run_lock import run_lock
+from tasks.store.run_lock import RunLockUnavailable, run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,16 @@ def monthly_report(
     run_logger.info(
         "period %s, departments %s, dry run %s", target.key, ", ".join(plan.keys), dry_run
     )
-    # One run per period at a time: a second one would send what the first is sending.
-    with run_lock(config.output_dir, target.key), live_config(config) as live:
+    with ExitStack() as stack:
+        # One run per period at a time: a second one would send what the first is sending.
+        # Refused by another run, this one did nothing and nobody needs to act; a lock that
+        # cannot be made at all (a read-only output folder) is the operators' to fix.
+        try:
+            stack.enter_context(run_lock(config.output_dir, target.key))
+        except RunLockUnavailable as error:
+            _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+            raise
+        live = stack.enter_context(live_config(config))
         try:
             summary = _run(live, plan)
         except Exception as error:  # a bug or an outside failure no task caught

@@ -1,4 +1,4 @@
-"""The portal simulator: portal-api.md served over real HTTP, with faults injected on demand.
+"""The portal simulator: docs/portal-api.md served over real HTTP, with faults injected on demand.
 
 `PortalSimulator` runs a threaded HTTP/1.1 server (keep-alive) on loopback in a background
 thread and answers `POST {base}/auth` and `POST {base}/api` from a `DossierStore`. Tests change
@@ -187,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class PortalSimulator:
-    """The portal API of portal-api.md over HTTP on loopback, from a DossierStore.
+    """The portal API of docs/portal-api.md over HTTP on loopback, from a DossierStore.
 
     Use as a context manager (or `start()`/`stop()`); `url` is the base URL a client
     configures. `faults` may be replaced or changed while it runs; `stats` counts requests

@@ -9,7 +9,7 @@ so any object with these two methods can stand behind it:
 - `portal_sim.generator.ScenarioStore`: the dossiers a scenario file states, generated
   deterministically and, for volume scenarios, lazily (see `open_scenario`).
 
-The window rule (portal-api.md): a record is served for [tungay, denngay] when
+The window rule (docs/portal-api.md): a record is served for [tungay, denngay] when
 `NgayTiepNhan <= denngay` and (closing time empty or `>= tungay`), where the closing time is
 `NgayKetThucXuLy` if set, else `NgayTra`. Records are raw dicts with the portal's field names;
 pages are ordered by MaHoSo.

@@ -3,7 +3,7 @@
 Pure functions, no IO. The body is returned as data (`ReportBody` made of `Paragraph`s made of
 `Run`s with an italic flag) so the .docx renderer and the tests read the same sentences.
 
-Wording choices beyond the seed (kpi-rules.md leaves them open):
+Wording choices beyond the seed (docs/kpi-rules.md leaves them open):
 - a rate whose denominator is 0 prints "(tỷ lệ: không phát sinh)" in the bullet lines and
   "... trong kỳ không phát sinh." in the evaluation;
 - a department text may mark italics as `*text*` (as the seed does); an unpaired asterisk stays

@@ -1,4 +1,4 @@
-"""The figures engine: every figure, rate and reconciliation of kpi-rules.md.
+"""The figures engine: every figure, rate and reconciliation of docs/kpi-rules.md.
 
 Pure code. It streams over dossier records once, keeping counters only, so its memory does
 not depend on the number of dossiers. Times are compared as fixed-format strings.
@@ -273,7 +273,7 @@ def _timeliness(finished: str, due: str) -> str:
 
 
 def closing_time(dossier: Dossier) -> str:
-    """Return when the dossier closed ("" while it is open), by kpi-rules.md."""
+    """Return when the dossier closed ("" while it is open), by docs/kpi-rules.md."""
     status = dossier.status
     if status in (STATUS_RESOLVED, STATUS_RESULT_RETURNED):
         return dossier.finished

@@ -1,4 +1,4 @@
-"""The portal client: the one interface to the public-service portal (portal-api.md).
+"""The portal client: the one interface to the public-service portal (docs/portal-api.md).
 
 `Portal` is what the flows call. `HttpPortal` talks to a real portal (or the simulator) over
 HTTP with retries, re-login and paging (a fake from memory for tests is in
@@ -496,10 +496,12 @@ class HttpPortal:
         url = self._url(endpoint)
         service = str(payload.get("service", endpoint))
         data = orjson.dumps(payload)
-        non_json_seen = False
+        # A body that is not JSON may be a passing fault (cut short, a proxy's error page) or a
+        # wrong address; the same such body twice in a row is the latter, and not retried.
+        last_non_json: bytes | None = None
 
         def exchange() -> dict[str, Any]:
-            nonlocal non_json_seen
+            nonlocal last_non_json
             stats.requests += 1
             try:
                 response = self._http.post(
@@ -524,14 +526,14 @@ class HttpPortal:
                 body = None
             if isinstance(body, dict):
                 return body
-            if non_json_seen:
+            if last_non_json == response.content:
                 raise PortalBadResponse(
                     url,
                     service,
                     "HTTP 200 with a body that is not a JSON object, twice in a row: "
                     + _snippet(response.content),
                 )
-            non_json_seen = True
+            last_non_json = response.content
             raise _TransientFailure("HTTP 200 with a body that is not a JSON object")
 
         def log_retry(state: RetryCallState) -> None:

@@ -52,7 +52,7 @@ class SupplementRequest:
 
 @dataclass(frozen=True, slots=True)
 class Dossier:
-    """One validated dossier record (field names follow portal-api.md in English)."""
+    """One validated dossier record (field names follow docs/portal-api.md in English)."""
 
     code: str  # MaHoSo
     agency: str  # MaDonVi

@@ -6,7 +6,7 @@ this script again only to start over; it overwrites templates/report.docx.
 
     .venv/bin/python templates/authoring/build_report_template.py
 
-Layout: Decree 30/2020/NĐ-CP, Annex I, and report-format.md. A4 portrait, margins top 2 cm,
+Layout: Decree 30/2020/NĐ-CP, Annex I, and docs/report-format.md. A4 portrait, margins top 2 cm,
 bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 14 pt, justified, first-line indent
 1.27 cm, 6 pt after, single line spacing; page numbers centred in the header from page 2 on.
 

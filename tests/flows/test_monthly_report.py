@@ -123,7 +123,7 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
     assert syt.delivery is not None
     assert syt.delivery.sent == []
     assert {a.lower() for a in syt.delivery.skipped} == _recipients(flow_setup, "SYT")
-    assert syt.figures is not None
+    assert syt.report is not None
 
     flow_run_id = second.state_details.flow_run_id
     assert flow_run_id is not None
