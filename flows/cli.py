@@ -30,6 +30,7 @@ from flows.deployment import (
 )
 from flows.embedded import live_config, serve_simulator
 from flows.monthly_report import monthly_report
+from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.documents.template_check import check_templates
 from tasks.figures.engine import figure_counts, rate_values
@@ -272,14 +273,14 @@ def send_command(
     config = load_for_cli(ctx)
     target = _reportable_period(config, period)
     keys = _departments(config, department)
-    os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
-    state = monthly_report(
-        period=target.key,
-        departments=keys,
-        dry_run=dry_run,
-        force_resend=force_resend,
-        return_state=True,
-    )
+    with configured(config):
+        state = monthly_report(
+            period=target.key,
+            departments=keys,
+            dry_run=dry_run,
+            force_resend=force_resend,
+            return_state=True,
+        )
     if not state.is_completed():
         typer.echo(state.message or "the run failed", err=True)
         raise typer.Exit(code=1)
@@ -341,7 +342,6 @@ def backfill_command(
     except InvalidPeriod as error:
         raise typer.BadParameter(str(error), param_hint="--from/--to") from None
     keys = _departments(config, department) if department else []
-    os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
     try:
         found = None if local else backfills.find_deployment(deployment)
     except backfills.ApiUnreachable as error:
@@ -367,9 +367,10 @@ def backfill_command(
                 backfills.wait_for_runs(runs, on_finished=lambda _run: progress.advance(finished))
         else:
             done = progress.add_task("đã chạy xong", total=len(periods))
-            runs = backfills.backfill_locally(
-                periods, keys, dry_run=dry_run, on_finished=lambda _run: progress.advance(done)
-            )
+            with configured(config):
+                runs = backfills.backfill_locally(
+                    periods, keys, dry_run=dry_run, on_finished=lambda _run: progress.advance(done)
+                )
     for run in runs:
         counts = f", {run.sent} sent, {run.skipped} skipped" if run.sent is not None else ""
         detail = f": {run.message}" if run.message and run.state != "Completed" else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +11,13 @@ from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 from rich.table import Table
 
-from flows.embedded import embedded, simulator_account
+from flows.embedded import embedded
 from flows.monthly_report import monthly_report
-from flows.runtime import environment_overrides
+from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.periods import Period
 from tasks.run.plan import RunSummary
 from tasks.run.services import mail_folder
-from tasks.settings.loading import CONFIG_DIR_VARIABLE
 from tasks.settings.models import AppConfig
 
 
@@ -35,21 +33,9 @@ class MailReceived:
 def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceived]:
     """Start the simulator and mail server, run monthly_report on a temporary Prefect API."""
     with embedded(config) as services:
-        live = services.config
-        smtp = live.settings.smtp
-        overrides = {
-            CONFIG_DIR_VARIABLE: str(config.config_dir),
-            "TTHC_PORTAL__BASE_URL": live.settings.portal.base_url,
-            "TTHC_SMTP__HOST": smtp.host,
-            "TTHC_SMTP__PORT": str(smtp.port),
-            "TTHC_OUTPUT_DIR": str(config.output_dir),
-        }
-        if not os.environ.get("PORTAL_USERNAME"):
-            user, password = simulator_account()
-            overrides |= {"PORTAL_USERNAME": user, "PORTAL_PASSWORD": password}
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
-        with environment_overrides(overrides), prefect_test_harness(server_startup_timeout=120):
+        with configured(services.config), prefect_test_harness(server_startup_timeout=120):
             started = time.monotonic()
             summary = monthly_report(period=period.key)
             elapsed = time.monotonic() - started

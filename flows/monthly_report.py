@@ -1,6 +1,7 @@
 """The monthly report flow: every department's figures, documents and e-mails for one period.
 
-The flow reads the configuration once, at its entry, plans the run (tasks/run/plan.py) and
+The flow reads the configuration once, at its entry (or takes the one its caller in the same
+process loaded, see flows.runtime.configured), plans the run (tasks/run/plan.py) and
 maps the plan onto the Prefect tasks of flows/steps.py. Failures come back as data; when there
 are any, the operators get one e-mail and the run ends Failed naming each.
 """
@@ -24,7 +25,7 @@ from pydantic import Field
 
 from flows.artifacts import publish
 from flows.embedded import live_config
-from flows.runtime import SettingsTaskRunner, config_dir_from_env
+from flows.runtime import SettingsTaskRunner, run_config
 from flows.steps import (
     compute_department_figures,
     deliver_centre_documents,
@@ -47,7 +48,6 @@ from tasks.run.plan import (
 )
 from tasks.run.services import open_mailer
 from tasks.run.steps import DepartmentFigures, DocumentSet
-from tasks.settings.loading import load_config
 from tasks.settings.models import AppConfig
 from tasks.store.run_lock import RunLockUnavailable, run_lock
 
@@ -120,7 +120,7 @@ def monthly_report(
 ) -> RunSummary:
     """Report one period for every selected department, then the Centre's summary."""
     run_logger = get_run_logger()
-    config = load_config(config_dir_from_env(os.environ), os.environ)
+    config = run_config(os.environ)
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None
     if isinstance(runner, SettingsTaskRunner):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,14 +14,34 @@ from prefect.futures import PrefectFuture, PrefectFutureList
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import Task
 
-from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
-from tasks.settings.models import RunnerSettings
+from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_config
+from tasks.settings.models import AppConfig, RunnerSettings
+
+# The configuration a caller in this process already loaded (the CLI, the demo): a run it
+# starts uses it as it is. A run started by a worker or `serve` has none and reads its own.
+_GIVEN_CONFIG: ContextVar[AppConfig | None] = ContextVar("tthc_given_config", default=None)
 
 
 def config_dir_from_env(environ: Mapping[str, str]) -> Path:
     """Return the configuration folder: $TTHC_CONFIG_DIR, else the project's config/."""
     value = environ.get(CONFIG_DIR_VARIABLE)
     return Path(value) if value else DEFAULT_CONFIG_DIR
+
+
+@contextmanager
+def configured(config: AppConfig) -> Iterator[None]:
+    """Run the flows called in this block on `config`, already loaded, instead of reading it."""
+    token = _GIVEN_CONFIG.set(config)
+    try:
+        yield
+    finally:
+        _GIVEN_CONFIG.reset(token)
+
+
+def run_config(environ: Mapping[str, str]) -> AppConfig:
+    """Return a run's configuration: the caller's (see `configured`), else the folder's."""
+    given = _GIVEN_CONFIG.get()
+    return given if given is not None else load_config(config_dir_from_env(environ), environ)
 
 
 def task_runner_for(runner: RunnerSettings) -> TaskRunner[Any]:
