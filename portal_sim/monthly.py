@@ -3,58 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from portal_sim.catalogue import Procedure, procedures
 from portal_sim.month_figures import resolve_month
+from portal_sim.monthly_plan import Forwarding, Plan
 from portal_sim.monthly_records import add_extras, agency_records
 from portal_sim.rng import Rng, derive_seed
 from portal_sim.scenario import AgencySpec, Scenario
 from portal_sim.worktime import WORKDAY, Calendar
 from tasks.figures.periods import Period
-
-
-@dataclass(slots=True, eq=False)
-class _Forwarding:
-    """A forwarding (LienThong) of a dossier to another agency."""
-
-    to: str
-    host: Plan
-    sent: int = -1
-    planned: int = 0  # planned due date (ordinal)
-    due_min: int = 0
-    due_max: int | None = None
-    fin: int | None = None
-    role: str = ""
-
-
-@dataclass(slots=True, eq=False)
-class Plan:
-    """One dossier as planned: receipt, attributes, and the bounds of its due date."""
-
-    serial: int
-    r: int
-    due_min: int
-    proc: Procedure | None = None
-    channel: int = 1
-    level: int = 3
-    postal_return: bool = False
-    fee: bool = False
-    paid: bool = False
-    digitised: bool = False
-    interagency: bool = False
-    due_max: int | None = None
-    close: int | None = None
-    kind: str = ""  # E O L W R once closed
-    supplements: list[list[int | None]] = field(default_factory=list)
-    fwd: _Forwarding | None = None
-    partner: str = ""
-    role: str = ""
-    must_ip: bool = False
-    host_fin: bool = False
-    new: bool = False
-
 
 _ROLE_NAMES = {
     "E": "resolved early",
@@ -271,14 +229,14 @@ class MonthlyAgency:
             else:
                 d.level = d.proc.level
             if i in hosts:
-                d.fwd = _Forwarding(to=self.scenario.vpubnd_agency, host=d)
+                d.fwd = Forwarding(to=self.scenario.vpubnd_agency, host=d)
             elif d.interagency and partners and rng.chance(0.5):
                 d.partner = partners[rng.below(len(partners))]
 
     def forwarding_roles(
         self,
-        pending: list[_Forwarding],
-        fresh: list[_Forwarding],
+        pending: list[Forwarding],
+        fresh: list[Forwarding],
         fig: Mapping[str, int],
         rng: Rng,
         fail: Callable[[str], NoReturn],
@@ -316,8 +274,8 @@ class MonthlyAgency:
 
     def forwarding_times(
         self,
-        pending: list[_Forwarding],
-        fresh: list[_Forwarding],
+        pending: list[Forwarding],
+        fresh: list[Forwarding],
         start: int,
         end: int,
         rng: Rng,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from portal_sim.monthly_plan import AgencyState, Plan
 from portal_sim.rng import Rng
 from portal_sim.scenario import EXTRA_KEYS
 from portal_sim.worktime import OPEN_END, WORKDAY
 from tasks.figures.periods import Period
 
-if TYPE_CHECKING:
-    from portal_sim.monthly import MonthlyAgency, Plan
 
-
-def add_extras(agency: MonthlyAgency, month: Period, start: int, end: int, rng: Rng) -> None:
+def add_extras(agency: AgencyState, month: Period, start: int, end: int, rng: Rng) -> None:
     """Add the month's extra records (status 1 and 3, malformed ones) the scenario states."""
     counts = agency.spec.extra.get(month.key)
     if not counts:
@@ -72,7 +70,7 @@ def add_extras(agency: MonthlyAgency, month: Period, start: int, end: int, rng: 
             agency.raw_extras.append((r, agency.serial, rec, low, high))
 
 
-def agency_records(agency: MonthlyAgency, rng: Rng) -> list[tuple[dict[str, Any], str, str]]:
+def agency_records(agency: AgencyState, rng: Rng) -> list[tuple[dict[str, Any], str, str]]:
     """Every record with its window bounds (first, last moment served), ordered by MaHoSo."""
     cal = agency.cal
     rows: list[tuple[int, int, dict[str, Any], str, str]] = []
@@ -96,7 +94,7 @@ def agency_records(agency: MonthlyAgency, rng: Rng) -> list[tuple[dict[str, Any]
     return out
 
 
-def _record(agency: MonthlyAgency, d: Plan, rng: Rng) -> dict[str, Any]:
+def _record(agency: AgencyState, d: Plan, rng: Rng) -> dict[str, Any]:
     """Return the record of a planned dossier, MaHoSo aside."""
     cal, now = agency.cal, agency.now
     proc = d.proc

@@ -9,6 +9,7 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -99,20 +100,15 @@ def _document_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def test_render_writes_the_seed_report_word_for_word(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "--config",
-            str(DEFAULT_CONFIG_DIR),
-            "render",
-            "--period",
-            "2024-05",
-            "--department",
-            "SKHCN",
-        ],
-    )
+def _render(runner: CliRunner, period: str, department: str) -> Result:
+    command = ["--config", str(DEFAULT_CONFIG_DIR), "render", "--period", period]
+    result = runner.invoke(app, [*command, "--department", department])
     assert result.exit_code == 0, result.output
+    return result
+
+
+def test_render_writes_the_seed_report_word_for_word(runner: CliRunner, tmp_path: Path) -> None:
+    result = _render(runner, "2024-05", "SKHCN")
     folder = tmp_path / "out" / "reports" / "2024-05"
     report = folder / "Báo cáo TTHC 2024-05 SKHCN.docx"
     data_form = folder / "Biểu mẫu số liệu 2024-05 SKHCN.xlsx"
@@ -155,20 +151,8 @@ def test_render_writes_the_seed_report_word_for_word(runner: CliRunner, tmp_path
 def test_render_of_some_departments_never_writes_the_centre_summary(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "--config",
-            str(DEFAULT_CONFIG_DIR),
-            "render",
-            "--period",
-            "2024-04",
-            "--department",
-            "SKHCN",
-        ],
-    )
+    result = _render(runner, "2024-04", "SKHCN")
 
-    assert result.exit_code == 0, result.output
     folder = tmp_path / "out" / "reports" / "2024-04"
     assert sorted(path.name for path in folder.iterdir() if path.suffix != ".pdf") == [
         "Biểu mẫu số liệu 2024-04 SKHCN.xlsx",
