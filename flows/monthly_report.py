@@ -131,9 +131,7 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
-        _alert(
-            config, _month_of(scheduled, timezone), [Failure("lượt chạy", "figures", str(error))]
-        )
+        _alert(config, _month_of(scheduled, timezone), [Failure("lượt chạy", "run", str(error))])
         raise
     run_logger.info(
         "period %s, departments %s, dry run %s", target.key, ", ".join(plan.keys), dry_run
@@ -145,15 +143,13 @@ def monthly_report(
         try:
             stack.enter_context(run_lock(config.output_dir, target.key))
         except RunLockUnavailable as error:
-            _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+            _alert(config, target, [Failure("lượt chạy", "run", str(error))])
             raise
         live = stack.enter_context(live_config(config))
         try:
             summary = _run(live, plan)
         except Exception as error:  # a bug or an outside failure no task caught
-            _alert(
-                live, target, [Failure("lượt chạy", "figures", f"{type(error).__name__}: {error}")]
-            )
+            _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)

@@ -20,7 +20,8 @@ from tasks.run.steps import DocumentSet
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
 from tasks.settings.models import AppConfig
 
-Step = Literal["figures", "documents", "delivery"]
+# "run" is the run as a whole: its period, its lock, anything no step caught.
+Step = Literal["run", "figures", "documents", "delivery"]
 
 
 class UnknownDepartment(ValueError):
