@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -131,7 +130,12 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
-        _alert(config, _month_of(scheduled, timezone), [Failure("lượt chạy", "run", str(error))])
+        # The period was the problem: name the month a scheduled run would report.
+        _alert(
+            config,
+            resolve_period("", scheduled, timezone),
+            [Failure("lượt chạy", "run", str(error))],
+        )
         raise
     run_logger.info(
         "period %s, departments %s, dry run %s", target.key, ", ".join(plan.keys), dry_run
@@ -159,10 +163,6 @@ def monthly_report(
     return summary
 
 
-def _month_of(scheduled: datetime, timezone: ZoneInfo) -> Period:
-    return Period.month_before(scheduled.astimezone(timezone).date())
-
-
 def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
     """Send the operators one e-mail naming the period and each target that failed."""
     operators = config.settings.operators
@@ -174,7 +174,7 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
             alert = build_failure_alert(
                 period, reasons, operators, Sender.from_settings(live.settings.smtp)
             )
-            sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+            sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)
         return
@@ -199,10 +199,10 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     # annotated arguments to the task still wrapped, so the Dask runner goes without.
     shield: Callable[[Any], Any] = opaque if runner.kind == "default" else _as_is
     settings = shield(config)
-    period_key = plan.period.key
+    period = plan.period
     keys = plan.keys
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
-        k: compute.submit(settings, k, period_key) for k in keys
+        k: compute.submit(settings, k, period) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
         k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
@@ -221,7 +221,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
     wait([*pending, *deliveries.values()])
 
-    summary = RunSummary(period_key, plan.dry_run)
+    summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
         key = department.key
         result = TargetResult(department)
@@ -247,11 +247,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period_key, shield(decision.rows)
+        settings, period, shield(decision.rows)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,
-        period_key,
+        period,
         shield(centre_documents),
         shield([report for _, report in decision.rows]),
         plan.dry_run,

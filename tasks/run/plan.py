@@ -160,7 +160,7 @@ class TargetResult:
 class RunSummary:
     """What a run did, target by target."""
 
-    period_key: str
+    period: Period
     dry_run: bool
     departments: list[TargetResult] = field(default_factory=list)
     centre: TargetResult | None = None
@@ -188,4 +188,4 @@ class RunSummary:
         """Return the run's failure message: a count, then one "- KEY: why" line per target."""
         failures = self.failures
         lines = [failure.line() for failure in failures]
-        return f"báo cáo {self.period_key}: {len(failures)} chưa hoàn thành\n" + "\n".join(lines)
+        return f"báo cáo {self.period.key}: {len(failures)} chưa hoàn thành\n" + "\n".join(lines)

@@ -88,5 +88,5 @@ def test_report_mail_and_artifacts_print_a_rate_alike(
 def test_the_artifact_summary_formats_counts_as_the_report_does() -> None:
     from tasks.run.plan import RunSummary
 
-    text = summary_markdown(RunSummary("2024-05", dry_run=False), MAY)
+    text = summary_markdown(RunSummary(MAY, dry_run=False), MAY)
     assert "# Báo cáo TTHC tháng 5/2024" in text

@@ -95,7 +95,7 @@ def test_the_centre_is_a_typed_target_recorded_under_the_reserved_key() -> None:
 
 
 def test_failures_are_data_and_the_message_is_made_from_them() -> None:
-    summary = RunSummary("2024-05", dry_run=False)
+    summary = RunSummary(MAY, dry_run=False)
     ok = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"))
     broken = TargetResult(
         DepartmentTarget("STP", "Sở Tư pháp"),
