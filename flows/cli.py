@@ -239,7 +239,7 @@ def render_command(
     """Write the documents of a period to the output folder, sending nothing."""
     config = load_for_cli(ctx)
     try:
-        plan = plan_run(config, _period(period), department or [])
+        plan = plan_run(config, _reportable_period(config, period), department or [])
     except UnknownDepartment as error:
         raise typer.BadParameter(str(error), param_hint="--department") from None
     with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:

@@ -42,6 +42,7 @@ from tasks.run.plan import (
     Step,
     TargetResult,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -270,17 +271,17 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:
-    """Return the failure of the first step that did not complete, None when all did."""
-    for step, future in futures:
-        if not future.state.is_completed():
-            return Failure(key, step, _error_text(future))
-    return None
+    """Return the target's failure by the plan's rule, from the states of its steps' futures."""
+    return first_failure(key, [(step, _error_text(future)) for step, future in futures])
 
 
-def _error_text(future: PrefectFuture[Any]) -> str:
+def _error_text(future: PrefectFuture[Any]) -> str | None:
+    """Return why the future's task did not complete (one line), None when it did."""
     state = future.state
+    if state.is_completed():
+        return None
     try:
         future.result(raise_on_failure=True)
     except BaseException as error:  # the task's own exception, to name in the summary
-        return f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        return f"{type(error).__name__}: {error}"
     return state.message or state.name or "failed"

@@ -18,7 +18,7 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
 from tasks.documents.report_text import date_line, recipient_lines
 from tasks.figures.engine import (
     FIGURE_KEYS,
@@ -157,7 +157,7 @@ def summary_findings(ranked: Sequence[RankedDepartment], total: Figures) -> list
 
 
 def _reaches(rate: float | None) -> str:
-    return "không phát sinh" if rate is None else f"đạt {format_percent(rate)}"
+    return NOT_ARISEN if rate is None else f"đạt {format_percent(rate)}"
 
 
 def _named_counts(ranked: Sequence[RankedDepartment], key: str, lead: str, none: str) -> str:

@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from tasks.documents.numbers import format_percent
+from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.engine import Figures, Rates, figure_counts, rate_values
 from tasks.figures.periods import Period
 
@@ -122,7 +122,7 @@ def resolution_figure(figures: Figures) -> Figure:
         axes.text(
             count,
             position,
-            f"  {count} hồ sơ ({format_percent(count / total)})",
+            f"  {format_count(count)} hồ sơ ({format_percent(count / total)})",
             va="center",
             ha="left",
             fontfamily=FONT,

@@ -130,6 +130,18 @@ class Failure:
         return f"- {self.target_key}: {self.reason}"
 
 
+def first_failure(key: str, steps: Sequence[tuple[Step, str | None]]) -> Failure | None:
+    """Return the failure of the first step that did not complete (its why), None when all did.
+
+    A target fails at its first incomplete step: the steps after it never ran (their own
+    state only says so). The why is cut to its first line, at most 500 characters.
+    """
+    for step, why in steps:
+        if why is not None:
+            return Failure(key, step, (why.splitlines() or [""])[0][:500] or "failed")
+    return None
+
+
 @dataclass
 class TargetResult:
     """What the run did for one target: its figures, documents and delivery, or its failure."""
