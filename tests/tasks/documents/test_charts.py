@@ -1,4 +1,4 @@
-"""Tests of tasks/charts.py: PNG bytes a Word document can embed, in Vietnamese."""
+"""Tests of tasks/documents/charts.py: PNG bytes a Word document can embed, in Vietnamese."""
 
 from __future__ import annotations
 
