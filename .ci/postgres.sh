@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests: its own data folder, loopback only, a free port.
 #
-#   eval "$(.ci/postgres.sh start)"     # prints `export TTHC_TEST_POSTGRES_URL=...`
+#   eval "$(.ci/postgres.sh start)"     # prints `export REPORT_TEST_POSTGRES_URL=...`
 #   .venv/bin/pytest tests/tasks/store  # the PostgreSQL tests run (they skip without the URL)
 #   .ci/postgres.sh stop                # stops the server and deletes its folder
 #
@@ -82,7 +82,7 @@ start() {
     echo "$owner" >"$folder/owner"
     local url="postgresql+psycopg://tthc@127.0.0.1:$port/tthc"
     echo "$url" >"$folder/url"
-    echo "export TTHC_TEST_POSTGRES_URL=$url"
+    echo "export REPORT_TEST_POSTGRES_URL=$url"
 }
 
 as_owner_of_folder() {

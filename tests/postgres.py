@@ -1,7 +1,8 @@
-"""A fresh PostgreSQL database per test on the server that TTHC_TEST_POSTGRES_URL names.
+"""A fresh PostgreSQL database per test on the server that REPORT_TEST_POSTGRES_URL names.
 
 `.ci/run` starts a throwaway server (`.ci/postgres.sh start`) and sets the variable; without
-it the PostgreSQL cases skip, saying so, and everything else still runs.
+it the PostgreSQL cases skip, saying so, and everything else still runs. (Not a TTHC_*
+variable: those are settings overrides, and an unknown one is refused.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-POSTGRES_VARIABLE = "TTHC_TEST_POSTGRES_URL"
+POSTGRES_VARIABLE = "REPORT_TEST_POSTGRES_URL"
 
 
 def server_url() -> str:
