@@ -136,3 +136,26 @@ def test_worker_killed_while_holding_the_lock_then_another_completes(
         other,
         figures_equal=None,
     )
+
+
+def test_send_twice_on_postgresql_sends_everything_once_then_nothing(
+    prefect_api: str,
+    tmp_path: Path,
+    simulator: PortalSimulator,
+    smtp_server: LoopbackSmtpServer,
+    shared_database: str,
+) -> None:
+    # `TTHC_DATABASE_URL=postgresql+psycopg://... tthc-report send --period 2024-05`, twice.
+    province = worker(tmp_path / "worker", simulator, smtp_server, shared_database)
+    outputs = []
+    for attempt in ("first", "second"):
+        log = province.root / f"send-{attempt}.log"
+        assert finish(start_send(province, prefect_api, log), log) == 0, log.read_text()[-3000:]
+        outputs.append(log.read_text())
+        if attempt == "first":
+            assert_delivered_once(province)
+            sent_first = sum(province.received().values())
+
+    assert sum(province.received().values()) == sent_first == sum(province.expected().values())
+    assert_delivered_once(province)  # the second run sent nothing more
+    assert "Finished in state Completed()" in outputs[1]

@@ -124,6 +124,7 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         started.stop_all()
 
 
+@pytest.mark.timeout(BACKFILL_SECONDS + SERVER_START_SECONDS + 2 * COMMAND_SECONDS)
 def test_backfill_through_a_work_pool_of_two_workers(
     tmp_path: Path, processes: Processes, smtp_server: LoopbackSmtpServer
 ) -> None:
