@@ -5,14 +5,14 @@
 #   .venv/bin/pytest tests/tasks/store  # the PostgreSQL tests run (they skip without the URL)
 #   .ci/postgres.sh stop                # stops the server and deletes its folder
 #
-# The folder is $TTHC_POSTGRES_DIR (default /tmp/tthc-report-postgres); `start` refuses a folder
+# The folder is $REPORT_POSTGRES_DIR (default /tmp/tthc-report-postgres); `start` refuses a folder
 # whose server is still running. The superuser `tthc` logs in without a password from loopback
 # only (trust): never use this for anything but tests. PostgreSQL refuses to run as root, so
 # as root the server runs as the `postgres` user (or `nobody`). The binaries are found on PATH,
 # in /usr/lib/postgresql/*/bin, or (as root, on a machine without them) installed with apt-get.
 set -euo pipefail
 
-folder="${TTHC_POSTGRES_DIR:-/tmp/tthc-report-postgres}"
+folder="${REPORT_POSTGRES_DIR:-/tmp/tthc-report-postgres}"
 data="$folder/data"
 log="$folder/server.log"
 
@@ -107,7 +107,7 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     *)
-        echo "usage: $0 start|stop   (folder: \$TTHC_POSTGRES_DIR, default /tmp/tthc-report-postgres)" >&2
+        echo "usage: $0 start|stop   (folder: \$REPORT_POSTGRES_DIR, default /tmp/tthc-report-postgres)" >&2
         exit 2
         ;;
 esac
