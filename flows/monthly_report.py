@@ -46,10 +46,10 @@ from tasks.run.plan import (
     plan_run,
     resolve_period,
 )
-from tasks.run.services import open_mailer
+from tasks.run.services import database_url, open_mailer
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.settings.models import AppConfig
-from tasks.store.run_lock import RunLockUnavailable, run_lock
+from tasks.store.run_lock import RunLockUnavailable, period_lock
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,12 @@ def monthly_report(
     )
     with ExitStack() as stack:
         # One run per period at a time: a second one would send what the first is sending.
+        # The lock is in the run database, which every worker sharing the run shares.
         # Refused by another run, this one did nothing and nobody needs to act; a lock that
-        # cannot be made at all (a read-only output folder) is the operators' to fix.
+        # cannot be made at all (a read-only folder, a database server down) is the
+        # operators' to fix.
         try:
-            stack.enter_context(run_lock(config.output_dir, target.key))
+            stack.enter_context(period_lock(database_url(config), target.key))
         except RunLockUnavailable as error:
             _alert(config, target, [Failure("lượt chạy", "run", str(error))])
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from standins.smtp_server import LoopbackSmtpServer
+from tasks.store.database import default_database_url
+from tests.postgres import fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +33,21 @@ def smtp_server(tmp_path: Path) -> Iterator[LoopbackSmtpServer]:
     """A real SMTP server on a free loopback port, storing what it receives under tmp_path."""
     with LoopbackSmtpServer(tmp_path / "smtp-received") as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty run database: an SQLite file, then a PostgreSQL database (when a server is set)."""
+    if request.param == "sqlite":
+        yield default_database_url(tmp_path / "out")
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -7,11 +7,22 @@ out as a new revision, "(bản cập nhật)" in its subject. Rows are committed
 server accepts the message, so a process killed between two departments never sends the first
 one again. The one window left is a kill after the server's "250" and before that commit: the
 message then goes again on the re-run (at least once, not at most once).
+
+Before sending, each recipient is claimed in the run database (RunStore.claim_delivery): the
+claim and the ledger's answer are read under one row lock, so two runs that share only the
+database (two workers, two machines, even without the period lock) never both send one
+recipient the same report: the second finds the first's claim ("busy", a transient failure
+its retry resolves) or the first's ledger row ("delivered", skipped). A claim ends with its
+ledger row, or after CLAIM_LEASE_SECONDS if its run died; the next run of the period, taking
+the period lock, ends it at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +44,9 @@ from tasks.settings.models import DepartmentRecipients
 from tasks.store.database import DeliveryOutcomeKind, RunStore, content_sha256
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# How long a claim keeps other runs from sending to a recipient when its run dies without
+# ending it: well above one SMTP session's worst case (a few smtp.timeout_seconds).
+CLAIM_LEASE_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,11 @@ def revision_for(store: RunStore, period: Period, department_key: str, digest: s
     return store.revision(period, department_key) + 1
 
 
+def claimant_name() -> str:
+    """Return a name for one delivery's claims: this process, its machine, and a unique tag."""
+    return f"pid {os.getpid()} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
 def deliver_report(
     period: Period,
     department_key: str,
@@ -119,6 +138,7 @@ def deliver_report(
     *,
     force_resend: bool = False,
     dry_run: bool = False,
+    claim_lease_seconds: float = CLAIM_LEASE_SECONDS,
 ) -> DeliveryOutcome:
     """Send a department's report once to each recipient that does not have this version yet.
 
@@ -126,7 +146,8 @@ def deliver_report(
     recorded as refused without stopping the others; a transient failure (4xx, dropped
     connection, timeout) is recorded as failed, and the caller's retry (the Prefect task's,
     runner.mail_retry_delays_seconds) calls again, when the ledger skips whoever has the
-    message. A dry run needs an EmlDirectoryMailer: it writes the .eml and no ledger row.
+    message. A dry run needs an EmlDirectoryMailer: it writes the .eml and no ledger row (and
+    claims nothing). A recipient that another run is sending to is failed as transient.
     """
     if dry_run and not isinstance(mailer, EmlDirectoryMailer):
         raise ValueError("a dry run must not send: pass an EmlDirectoryMailer as the mailer")
@@ -141,15 +162,59 @@ def deliver_report(
         dry_run=dry_run,
     )
     everyone = unique_addresses([*recipients.to, *recipients.cc, *recipients.bcc])
+    claimant = claimant_name()
     pending: list[str] = []
     for address in everyone:
-        if not force_resend and store.delivered_hash(period, department_key, address) == digest:
+        if dry_run:
+            if not force_resend and store.delivered_hash(period, department_key, address) == digest:
+                outcome.skipped.append(address)
+            else:
+                pending.append(address)
+            continue
+        claim = store.claim_delivery(
+            period,
+            department_key,
+            address,
+            document_hash=digest,
+            claimant=claimant,
+            lease_seconds=claim_lease_seconds,
+            force=force_resend,
+        )
+        if claim.answer == "delivered":
             outcome.skipped.append(address)
+        elif claim.answer == "busy":
+            since = claim.since.isoformat(timespec="seconds") if claim.since else "?"
+            outcome.failed[address] = (
+                f"another run is sending it ({claim.holder}, claimed {since} UTC)"
+            )
+            outcome.deferred.append(address)
         else:
             pending.append(address)
     if not pending:
         return outcome
+    try:
+        return _send(
+            period, department_key, mail, recipients, store, mailer, outcome, pending, claimant
+        )
+    finally:
+        if not dry_run:
+            # Claims still open here were neither sent nor recorded (an error on the way).
+            store.release_claims(period, department_key=department_key, claimant=claimant)
 
+
+def _send(
+    period: Period,
+    department_key: str,
+    mail: ReportMail,
+    recipients: DepartmentRecipients,
+    store: RunStore,
+    mailer: Mailer,
+    outcome: DeliveryOutcome,
+    pending: list[str],
+    claimant: str,
+) -> DeliveryOutcome:
+    """Send one message to the claimed `pending` recipients and record each answer."""
+    digest, revision, dry_run = outcome.document_hash, outcome.revision, outcome.dry_run
     built = _build(period, department_key, mail, recipients, digest, revision)
     message = built.message
     outcome.message_id = message.message_id
@@ -168,6 +233,7 @@ def deliver_report(
             outcome=kind,
             error=error,
             attempts=attempts,
+            claimant=claimant,
         )
 
     result = mailer.send(message.for_recipients(pending))

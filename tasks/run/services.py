@@ -62,7 +62,11 @@ def open_mailer(config: AppConfig, *, dry_run: bool, period: Period) -> Mailer:
     )
 
 
+def database_url(config: AppConfig) -> str:
+    """Return the run database's URL: database_url, else SQLite under the output folder."""
+    return config.settings.database_url or default_database_url(config.output_dir)
+
+
 def open_store(config: AppConfig) -> RunStore:
     """Return the run database (SQLite under the output folder unless database_url says otherwise)."""
-    url = config.settings.database_url or default_database_url(config.output_dir)
-    return RunStore(url)
+    return RunStore(database_url(config))

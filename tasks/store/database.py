@@ -1,42 +1,28 @@
 """The run database: figures history, documents produced and the e-mail delivery ledger.
 
-SQLAlchemy 2 with typed ORM models. The program creates its own schema (a fresh database gets
-every table at once) and keeps a schema version with an explicit list of migration steps, so a
-later release upgrades an older file in place. SQLite files run in WAL mode with a busy timeout
-and take the write lock when a transaction begins, so concurrent writers from Prefect's thread
-pool wait for each other instead of failing. Secrets are never stored here.
+SQLAlchemy 2 with typed ORM models (tasks/store/tables.py), on SQLite (the embedded default,
+one file under the output folder) or PostgreSQL (`postgresql+psycopg://...`, one database
+that runs on several machines share). The program creates its own schema and keeps a schema
+version with an explicit list of migration steps, so a later release upgrades an older
+database in place (tasks/store/engine.py). Each delivery is claimed before it is sent
+(`claim_delivery`), so two runs that share this database never send one recipient the same
+report at once. Secrets are never stored here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Engine,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-)
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
 
 from tasks.figures.engine import (
     FiguresReport,
@@ -44,84 +30,49 @@ from tasks.figures.engine import (
     rates_from_mapping,
 )
 from tasks.figures.periods import Period
+from tasks.store.engine import create_store_engine, migrate, read_version, safe_url
+from tasks.store.tables import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    DeliveryClaimRow,
+    DeliveryRow,
+    DocumentRow,
+    FiguresRow,
+    MigrationStep,
+    StorageError,
+)
+
+# Re-exported: callers know the run database by this module.
+__all__ = [
+    "DATABASE_FILE",
+    "SCHEMA_VERSION",
+    "Claim",
+    "DeliveryRecord",
+    "RunStore",
+    "StorageError",
+    "StoredDocument",
+    "StoredFigures",
+    "content_sha256",
+    "default_database_url",
+    "file_sha256",
+]
 
 DATABASE_FILE = "tthc-report.sqlite"
-SCHEMA_VERSION = 1
 
 DocumentKind = Literal["docx", "xlsx", "pdf", "summary"]
 DeliveryOutcomeKind = Literal["sent", "failed", "refused"]
 DOCUMENT_KINDS: tuple[str, ...] = ("docx", "xlsx", "pdf", "summary")
 DELIVERY_OUTCOMES: tuple[str, ...] = ("sent", "failed", "refused")
-
-# A migration step upgrades the schema from version N-1 to N (the key). Version 1 is the
-# baseline that create_all builds; add steps here, and raise SCHEMA_VERSION with them.
-MigrationStep = Callable[[Connection], None]
-MIGRATIONS: dict[int, MigrationStep] = {}
+ClaimAnswer = Literal["claimed", "delivered", "busy"]
 
 
-class StorageError(RuntimeError):
-    """The run database cannot be opened or is newer than this program."""
+@dataclass(frozen=True)
+class Claim:
+    """What claim_delivery found: "claimed" (send it now), "delivered" or "busy" (another run)."""
 
-
-class Base(DeclarativeBase):
-    """Declarative base of the run database's tables."""
-
-
-class SchemaVersionRow(Base):
-    """The single row that records which schema version the file holds."""
-
-    __tablename__ = "schema_version"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
-
-
-class FiguresRow(Base):
-    """One computation of one department's figures for one period (every run appends)."""
-
-    __tablename__ = "figures_history"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    agency_code: Mapped[str] = mapped_column(String(64), index=True)
-    department_key: Mapped[str] = mapped_column(String(64), index=True)
-    period_key: Mapped[str] = mapped_column(String(16), index=True)
-    computed_at: Mapped[datetime] = mapped_column(DateTime)
-    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
-    rates: Mapped[dict[str, Any]] = mapped_column(JSON)
-    data_quality: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class DocumentRow(Base):
-    """One document written for a department (or the Centre's summary) and period."""
-
-    __tablename__ = "documents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_key: Mapped[str] = mapped_column(String(16), index=True)
-    department_key: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    path: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class DeliveryRow(Base):
-    """The ledger: one delivery attempt of a department's report to one recipient."""
-
-    __tablename__ = "deliveries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_key: Mapped[str] = mapped_column(String(16), index=True)
-    department_key: Mapped[str] = mapped_column(String(64), index=True)
-    recipient: Mapped[str] = mapped_column(String(320), index=True)
-    message_id: Mapped[str] = mapped_column(String(320))
-    document_hash: Mapped[str] = mapped_column(String(64))
-    revision: Mapped[int] = mapped_column(Integer)
-    sent_at: Mapped[datetime] = mapped_column(DateTime)
-    outcome: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    answer: ClaimAnswer
+    holder: str | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -212,8 +163,8 @@ def _utc_now() -> datetime:
 class RunStore:
     """The run database at `url`; times are stored as naive UTC.
 
-    `now` is the clock (injected by tests); `busy_timeout_seconds` is how long an SQLite writer
-    waits for another one before giving up.
+    `now` is the clock (injected by tests); `busy_timeout_seconds` is how long a writer waits
+    for another one's lock before giving up (SQLite's busy timeout, PostgreSQL's lock_timeout).
     """
 
     def __init__(
@@ -227,7 +178,7 @@ class RunStore:
     ) -> None:
         self.url = url
         self._now = now
-        self._engine = _create_engine(url, busy_timeout_seconds)
+        self._engine = create_store_engine(url, busy_timeout_seconds)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         migrate(
             self._engine,
@@ -247,7 +198,7 @@ class RunStore:
 
     def __repr__(self) -> str:
         # The URL may carry a database password for server databases; never show it.
-        return f"RunStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"RunStore({safe_url(self.url)!r})"
 
     @property
     def engine(self) -> Engine:
@@ -260,9 +211,7 @@ class RunStore:
 
     def schema_version(self) -> int:
         """Return the schema version the database holds."""
-        with self._engine.connect() as connection:
-            version = _read_version(connection)
-        return version or 0
+        return read_version(self._engine)
 
     # -- figures -------------------------------------------------------------------------------
 
@@ -361,14 +310,16 @@ class RunStore:
         outcome: DeliveryOutcomeKind,
         error: str | None = None,
         attempts: int = 1,
+        claimant: str | None = None,
     ) -> None:
-        """Append one ledger row and commit it at once."""
+        """Append one ledger row and end `claimant`'s claim on the recipient, in one commit."""
         if outcome not in DELIVERY_OUTCOMES:
             raise ValueError(f"delivery outcome {outcome!r} is not one of {DELIVERY_OUTCOMES}")
+        address = _normal_address(recipient)
         row = DeliveryRow(
             period_key=period.key,
             department_key=department_key,
-            recipient=_normal_address(recipient),
+            recipient=address,
             message_id=message_id,
             document_hash=document_hash,
             revision=revision,
@@ -379,22 +330,98 @@ class RunStore:
         )
         with self._transaction() as session:
             session.add(row)
+            if claimant is not None:
+                session.execute(
+                    update(DeliveryClaimRow)
+                    .where(
+                        DeliveryClaimRow.period_key == period.key,
+                        DeliveryClaimRow.department_key == department_key,
+                        DeliveryClaimRow.recipient == address,
+                        DeliveryClaimRow.claimant == claimant,
+                    )
+                    .values(claimant=None, claimed_at=None, expires_at=None)
+                )
+
+    def claim_delivery(
+        self,
+        period: Period,
+        department_key: str,
+        recipient: str,
+        *,
+        document_hash: str,
+        claimant: str,
+        lease_seconds: float,
+        force: bool = False,
+    ) -> Claim:
+        """Claim the sending of a report to `recipient`, unless it has it or another run sends it.
+
+        In one transaction, with the recipient's claim row locked: "delivered" when the ledger
+        says the recipient last received `document_hash` (never with `force`), "busy" when
+        another claimant's claim has not expired, else "claimed" for `lease_seconds`. The claim
+        ends with record_delivery(..., claimant=...), or when it expires.
+        """
+        address = _normal_address(recipient)
+        key = {"period_key": period.key, "department_key": department_key, "recipient": address}
+        with self._transaction() as session:
+            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
+            # Two runs inserting the row at once: one inserts, the other finds it.
+            session.execute(dialect.insert(DeliveryClaimRow).values(**key).on_conflict_do_nothing())
+            claim = session.scalars(
+                select(DeliveryClaimRow).filter_by(**key).with_for_update()
+            ).one()
+            now = self._now()
+            if (
+                claim.claimant is not None
+                and claim.claimant != claimant
+                and claim.expires_at is not None
+                and claim.expires_at > now
+            ):
+                return Claim("busy", claim.claimant, claim.claimed_at)
+            if not force and self._delivered_hash(session, period, department_key, address) == (
+                document_hash
+            ):
+                return Claim("delivered")
+            claim.claimant = claimant
+            claim.claimed_at = now
+            claim.expires_at = now + timedelta(seconds=lease_seconds)
+        return Claim("claimed", claimant, now)
+
+    def release_claims(
+        self, period: Period, *, department_key: str | None = None, claimant: str | None = None
+    ) -> int:
+        """End the claims of a period (of one department, of one claimant); return how many."""
+        query = update(DeliveryClaimRow).where(
+            DeliveryClaimRow.period_key == period.key, DeliveryClaimRow.claimant.is_not(None)
+        )
+        if department_key is not None:
+            query = query.where(DeliveryClaimRow.department_key == department_key)
+        if claimant is not None:
+            query = query.where(DeliveryClaimRow.claimant == claimant)
+        with self._transaction() as session:
+            result = session.execute(query.values(claimant=None, claimed_at=None, expires_at=None))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def delivered_hash(self, period: Period, department_key: str, recipient: str) -> str | None:
         """Return the document hash last delivered to `recipient`, or None if nothing was."""
+        with self._transaction() as session:
+            return self._delivered_hash(session, period, department_key, _normal_address(recipient))
+
+    @staticmethod
+    def _delivered_hash(
+        session: Session, period: Period, department_key: str, address: str
+    ) -> str | None:
         query = (
             select(DeliveryRow.document_hash)
             .where(
                 DeliveryRow.period_key == period.key,
                 DeliveryRow.department_key == department_key,
-                DeliveryRow.recipient == _normal_address(recipient),
+                DeliveryRow.recipient == address,
                 DeliveryRow.outcome == "sent",
             )
             .order_by(DeliveryRow.id.desc())
             .limit(1)
         )
-        with self._transaction() as session:
-            return session.scalars(query).first()
+        return session.scalars(query).first()
 
     def revision(self, period: Period, department_key: str) -> int:
         """Return the highest revision delivered to anyone for a department and period (0: none)."""
@@ -476,103 +503,3 @@ def _delivery_record(row: DeliveryRow) -> DeliveryRecord:
         error=row.error,
         attempts=row.attempts,
     )
-
-
-def _create_engine(url: str, busy_timeout_seconds: float) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageError(
-                f"cannot create the folder of the run database {database}: {error}"
-            ) from error
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds})
-    busy_ms = int(busy_timeout_seconds * 1000)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        if database and database != ":memory:":
-            _use_wal(cursor, busy_timeout_seconds)
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # Take the write lock up front: a deferred transaction that later upgrades to a writer
-        # can fail with "database is locked" at once instead of waiting for the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _use_wal(cursor: sqlite3.Cursor, timeout_seconds: float) -> None:
-    """Put the file in WAL mode, waiting out another connection that holds it meanwhile.
-
-    SQLite does not call the busy handler for a change of journal mode: several connections
-    opening a new file at once (the first run's parallel tasks) would fail at once with
-    "database is locked" without this loop.
-    """
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _read_version(connection: Connection) -> int | None:
-    if not inspect(connection).has_table(SchemaVersionRow.__tablename__):
-        return None
-    return connection.execute(select(SchemaVersionRow.version)).scalar()
-
-
-def migrate(engine: Engine, steps: Mapping[int, MigrationStep], *, target: int) -> int:
-    """Bring the database to schema version `target` and return the version it had (0: new).
-
-    A new database gets every table at once; an older one runs the steps above its version.
-    """
-    try:
-        with engine.begin() as connection:
-            current = _read_version(connection)
-            if current is None:
-                has_tables = bool(inspect(connection).get_table_names())
-                # A file that already holds our tables but no version row is version 1.
-                current = 1 if has_tables else 0
-            if current > target:
-                raise StorageError(
-                    f"the run database {engine.url.render_as_string(hide_password=True)} has "
-                    f"schema version {current}, newer than this program's {target}; "
-                    "upgrade the program"
-                )
-            if current == 0:
-                Base.metadata.create_all(connection)
-            else:
-                for version in range(current + 1, target + 1):
-                    step = steps.get(version)
-                    if step is None:
-                        raise StorageError(f"no migration step to schema version {version}")
-                    step(connection)
-                # Tables added by later releases are created here; the steps alter old ones.
-                Base.metadata.create_all(connection)
-            connection.execute(delete(SchemaVersionRow))
-            connection.execute(insert(SchemaVersionRow).values(id=1, version=target))
-    except StorageError:
-        raise
-    except Exception as error:
-        raise StorageError(
-            f"cannot open the run database "
-            f"{engine.url.render_as_string(hide_password=True)}: {error}"
-        ) from error
-    return current

@@ -1,4 +1,7 @@
-"""Exactly-once delivery against a real loopback SMTP server and a real SQLite ledger."""
+"""Exactly-once delivery against a real loopback SMTP server and a real ledger.
+
+The ledger tests run on SQLite and on PostgreSQL (`database_url`, tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -64,8 +68,8 @@ def report_mail(attachments: list[Path], key: str = "SKHCN", **update: object) -
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    with RunStore(default_database_url(tmp_path / "out")) as opened:
+def store(database_url: str) -> Iterator[RunStore]:
+    with RunStore(database_url) as opened:
         yield opened
 
 
@@ -209,7 +213,7 @@ KILLED_RUN = textwrap.dedent(
     from tasks.delivery.messages import Sender
     from tasks.delivery.mailers import YagmailMailer
     from tasks.figures.periods import Period
-    from tasks.store.database import RunStore
+    from tasks.store.database import RunStore, default_database_url
 
     store = RunStore(ARGS["url"])
     smtp = SmtpSettings(host="127.0.0.1", port=ARGS["port"], timeout_seconds=5)
@@ -252,6 +256,52 @@ def test_a_killed_process_rerun_sends_each_message_once(
     assert per_recipient(smtp_server) == {
         (key, address): 1 for key in ("SKHCN", "SNV") for address in EVERYONE
     }
+
+
+def test_two_runs_sharing_only_the_database_send_each_copy_once(
+    smtp_server: LoopbackSmtpServer, database_url: str, tmp_path: Path
+) -> None:
+    # Two runs, each with its own documents folder, its own store and its own SMTP session,
+    # and no period lock: the first one's claims hold the second off while it sends.
+    first_files = write_documents(tmp_path / "worker-1", "SKHCN")
+    second_files = write_documents(tmp_path / "worker-2", "SKHCN")
+    settings = smtp_server.settings_for(SmtpSettings(timeout_seconds=30))
+    smtp_server.hold()
+    with RunStore(database_url) as first_store, RunStore(database_url) as second_store:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(deliver, first_store, YagmailMailer(settings, None), first_files)
+            deadline = time.monotonic() + 60
+            while smtp_server.waiting < 1:  # the first run is at the server, its claims made
+                assert time.monotonic() < deadline, "the first run never reached the server"
+                assert not first.done(), first.result()
+                time.sleep(0.02)
+            second = deliver(second_store, YagmailMailer(settings, None), second_files)
+            smtp_server.release()
+            first_outcome = first.result(timeout=60)
+        third = deliver(second_store, YagmailMailer(settings, None), second_files)
+
+    assert first_outcome.sent == EVERYONE
+    assert second.sent == [] and second.skipped == []
+    assert sorted(second.failed) == sorted(EVERYONE) == sorted(second.deferred)
+    assert "another run is sending it (pid " in second.failed[TO]
+    assert second.transient  # the task's retry comes back for it
+    assert third.skipped == EVERYONE and third.sent == []
+    assert per_recipient(smtp_server) == {("SKHCN", address): 1 for address in EVERYONE}
+
+
+def test_an_error_while_sending_ends_the_claims(
+    smtp_server: LoopbackSmtpServer, store: RunStore, documents: list[Path]
+) -> None:
+    class Broken(YagmailMailer):
+        def send(self, message: object) -> object:  # type: ignore[override]
+            raise OSError("the mailer broke")
+
+    broken = Broken(smtp_server.settings_for(SmtpSettings(timeout_seconds=5)), None)
+    with pytest.raises(OSError, match="the mailer broke"):
+        deliver(store, broken, documents)
+
+    mailer = YagmailMailer(smtp_server.settings_for(SmtpSettings(timeout_seconds=5)), None)
+    assert deliver(store, mailer, documents).sent == EVERYONE  # not "busy" for 15 minutes
 
 
 def test_a_refused_recipient_is_recorded_and_delivered_later(
@@ -413,14 +463,16 @@ def test_the_failure_alert_reaches_the_operators(
     assert f"Sở Khoa học và Công nghệ: {CC} bị từ chối (550 No such user here)" in received.text()
 
 
-def test_the_password_is_stored_nowhere(
-    tmp_path: Path, store: RunStore, documents: list[Path]
-) -> None:
+def test_the_password_is_stored_nowhere(tmp_path: Path, documents: list[Path]) -> None:
+    # On SQLite, where every byte the store writes is in files under the output folder.
     password = "pw-9f8e7d6c5b4a"
-    with LoopbackSmtpServer(tmp_path / "mail", credentials=("bao-cao", password)) as server:
+    with (
+        RunStore(default_database_url(tmp_path / "out")) as store,
+        LoopbackSmtpServer(tmp_path / "mail", credentials=("bao-cao", password)) as server,
+    ):
         smtp = server.settings_for(SmtpSettings(user="bao-cao", timeout_seconds=5))
         outcome = deliver(store, YagmailMailer(smtp, password), documents)
         assert outcome.sent == EVERYONE
         stored = [server.received[0].path, *sorted((tmp_path / "out").iterdir())]
-    for path in stored:
-        assert password.encode() not in path.read_bytes(), path
+        for path in stored:
+            assert password.encode() not in path.read_bytes(), path

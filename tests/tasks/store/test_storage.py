@@ -1,4 +1,7 @@
-"""The run database: created on first use, figures history, documents and the delivery ledger."""
+"""The run database: created on first use, figures history, documents, the ledger and its claims.
+
+Every test that takes `database_url` runs on SQLite and on PostgreSQL (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection
 
 from tasks.figures.engine import DataQuality, FiguresReport
@@ -50,9 +53,19 @@ def report(period: Period, **rates: float | None) -> FiguresReport:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    with RunStore(default_database_url(tmp_path / "out"), now=ticking_clock()) as opened:
+def store(database_url: str) -> Iterator[RunStore]:
+    with RunStore(database_url, now=ticking_clock()) as opened:
         yield opened
+
+
+def execute(url: str, statement: str) -> None:
+    """Run one SQL statement on the database behind the program's back."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def test_database_file_and_folder_are_created(tmp_path: Path) -> None:
@@ -66,11 +79,25 @@ def test_database_file_and_folder_are_created(tmp_path: Path) -> None:
         tables = {row[0] for row in connection.execute("select name from sqlite_master")}
         journal = connection.execute("pragma journal_mode").fetchone()[0]
     assert {"figures_history", "documents", "deliveries", "schema_version"} <= tables
+    assert "delivery_claims" in tables
     assert journal == "wal"
 
 
-def test_reopening_keeps_the_data(tmp_path: Path) -> None:
-    url = default_database_url(tmp_path)
+def test_a_new_database_gets_every_table(database_url: str) -> None:
+    with RunStore(database_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        tables = set(inspect(store.engine).get_table_names())
+    assert tables == {
+        "figures_history",
+        "documents",
+        "deliveries",
+        "delivery_claims",
+        "schema_version",
+    }
+
+
+def test_reopening_keeps_the_data(database_url: str) -> None:
+    url = database_url
     with RunStore(url) as store:
         store.record_figures("SKHCN", report(MAY))
     with RunStore(url) as store:
@@ -165,8 +192,8 @@ def test_ledger_counts_only_successful_deliveries(store: RunStore) -> None:
         row("a@demo.gov.vn", "lost", "h1")
 
 
-def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
-    url = default_database_url(tmp_path)
+def test_concurrent_writers_wait_instead_of_failing(database_url: str) -> None:
+    url = database_url
     errors: list[BaseException] = []
     with RunStore(url, busy_timeout_seconds=20) as store:
 
@@ -195,30 +222,182 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
         assert len(store.deliveries(MAY)) == 80
 
 
-def test_a_newer_database_is_refused(tmp_path: Path) -> None:
-    url = default_database_url(tmp_path)
-    RunStore(url).close()
-    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
-        connection.execute("update schema_version set version = 7")
-    with pytest.raises(StorageError, match="schema version 7, newer than this program's 1"):
-        RunStore(url)
+def test_a_newer_database_is_refused(database_url: str) -> None:
+    RunStore(database_url).close()
+    execute(database_url, "update schema_version set version = 7")
+    with pytest.raises(
+        StorageError, match=f"schema version 7, newer than this program's {SCHEMA_VERSION}"
+    ):
+        RunStore(database_url)
 
 
-def test_migration_steps_upgrade_an_older_database(tmp_path: Path) -> None:
-    url = default_database_url(tmp_path)
+def test_migration_steps_upgrade_an_older_database(database_url: str) -> None:
+    url = database_url
     with RunStore(url) as store:
         store.record_figures("SKHCN", report(MAY))
+    later = SCHEMA_VERSION + 1
 
     def add_note_column(connection: Connection) -> None:
         connection.execute(text("alter table documents add column note text"))
 
-    with RunStore(url, migrations={2: add_note_column}, schema_version=2) as store:
-        assert store.schema_version() == 2
+    with RunStore(url, migrations={later: add_note_column}, schema_version=later) as store:
+        assert store.schema_version() == later
         assert store.latest_figures("SKHCN", MAY) is not None
-    with RunStore(url, migrations={2: add_note_column}, schema_version=2):
-        pass  # already at version 2: the step does not run twice
-    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
-        columns = [row[1] for row in connection.execute("pragma table_info(documents)")]
+    with RunStore(url, migrations={later: add_note_column}, schema_version=later):
+        pass  # already at that version: the step does not run twice
+    engine = create_engine(url)
+    columns = [column["name"] for column in inspect(engine).get_columns("documents")]
+    engine.dispose()
     assert "note" in columns
-    with pytest.raises(StorageError, match="no migration step to schema version 3"):
-        RunStore(url, migrations={}, schema_version=3)
+    with pytest.raises(StorageError, match=f"no migration step to schema version {later + 1}"):
+        RunStore(url, migrations={}, schema_version=later + 1)
+
+
+def test_a_version_1_database_gets_the_claims_table(database_url: str) -> None:
+    # The first release's schema: no delivery_claims, version 1, a ledger row.
+    with RunStore(database_url) as store:
+        store.record_delivery(
+            MAY, "SKHCN", "a@demo.gov.vn", message_id="<1@x>", document_hash="h1", revision=1,
+            outcome="sent",
+        )  # fmt: skip
+    execute(database_url, "drop table delivery_claims")
+    execute(database_url, "update schema_version set version = 1")
+
+    with RunStore(database_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        claim = store.claim_delivery(
+            MAY, "SKHCN", "a@demo.gov.vn", document_hash="h1", claimant="me", lease_seconds=60
+        )
+    assert claim.answer == "delivered"  # the old ledger rows still count
+
+
+def test_databases_opened_at_once_create_the_schema_once(database_url: str) -> None:
+    # Several workers starting against a new database: each one migrates, none fails.
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            RunStore(database_url).close()
+        except BaseException as error:  # collected: a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with RunStore(database_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_sqlite_newer_file_named_in_the_error(tmp_path: Path) -> None:
+    url = default_database_url(tmp_path)
+    RunStore(url).close()
+    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
+        connection.execute("update schema_version set version = 7")
+    with pytest.raises(StorageError, match=r"run database sqlite:///.*tthc-report\.sqlite has"):
+        RunStore(url)
+
+
+def test_a_server_that_does_not_answer_is_named(unused_port: int) -> None:
+    url = f"postgresql+psycopg://tthc:secret-pw@127.0.0.1:{unused_port}/tthc"
+    with pytest.raises(StorageError) as error:
+        RunStore(url)
+    message = str(error.value)
+    assert (
+        f"cannot open the run database postgresql+psycopg://tthc:***@127.0.0.1:{unused_port}/tthc"
+        in message
+    )
+    assert "secret-pw" not in message
+
+
+# -- delivery claims ------------------------------------------------------------------------
+
+
+def claim(store: RunStore, claimant: str, digest: str = "h1", **options: object) -> str:
+    """Claim a@demo.gov.vn's copy of SKHCN's May report; return the answer."""
+    answer = store.claim_delivery(
+        MAY,
+        "SKHCN",
+        "A@demo.gov.vn",
+        document_hash=digest,
+        claimant=claimant,
+        lease_seconds=options.pop("lease_seconds", 600),  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
+    )
+    return answer.answer
+
+
+def sent(store: RunStore, claimant: str | None, digest: str = "h1") -> None:
+    store.record_delivery(
+        MAY, "SKHCN", "a@demo.gov.vn", message_id="<1@x>", document_hash=digest, revision=1,
+        outcome="sent", claimant=claimant,
+    )  # fmt: skip
+
+
+def test_a_claim_keeps_other_claimants_out_until_its_row_is_written(store: RunStore) -> None:
+    assert claim(store, "run 1") == "claimed"
+    assert claim(store, "run 1") == "claimed"  # the claimant itself may claim again
+    busy = store.claim_delivery(
+        MAY, "SKHCN", "a@demo.gov.vn", document_hash="h1", claimant="run 2", lease_seconds=600
+    )
+    assert (busy.answer, busy.holder) == ("busy", "run 1")
+    assert busy.since is not None
+
+    sent(store, "run 1")
+
+    assert claim(store, "run 2") == "delivered"
+    assert claim(store, "run 2", force=True) == "claimed"  # a forced resend claims again
+    assert claim(store, "run 3", digest="h2") == "busy"
+    sent(store, "run 2")
+    assert claim(store, "run 3", digest="h2") == "claimed"  # a new version is sent
+
+
+def test_a_failed_delivery_ends_the_claim(store: RunStore) -> None:
+    assert claim(store, "run 1") == "claimed"
+    store.record_delivery(
+        MAY, "SKHCN", "a@demo.gov.vn", message_id="<1@x>", document_hash="h1", revision=1,
+        outcome="failed", error="451 try later", claimant="run 1",
+    )  # fmt: skip
+    assert claim(store, "run 2") == "claimed"
+
+
+def test_an_expired_claim_is_taken_over(store: RunStore) -> None:
+    # The ticking clock moves a minute per call: a 30-second lease has expired at the next one.
+    assert claim(store, "dead run", lease_seconds=30) == "claimed"
+    assert claim(store, "run 2") == "claimed"
+    sent(store, "dead run")  # a late row of the dead run does not end run 2's claim
+    assert claim(store, "run 3", digest="h2") == "busy"
+
+
+def test_released_claims_end_for_everyone(store: RunStore) -> None:
+    assert claim(store, "dead run") == "claimed"
+    assert store.release_claims(MAY, department_key="SNV") == 0
+    assert store.release_claims(MAY, claimant="someone else") == 0
+    assert store.release_claims(APRIL) == 0
+    assert store.release_claims(MAY) == 1
+    assert claim(store, "run 2") == "claimed"
+
+
+def test_claims_from_many_threads_give_the_copy_to_one(database_url: str) -> None:
+    answers: list[str] = []
+    errors: list[BaseException] = []
+    with RunStore(database_url) as first, RunStore(database_url) as second:
+
+        def race(store: RunStore, name: str) -> None:
+            try:
+                answers.append(claim(store, name))
+            except BaseException as error:  # collected: a thread's exception is otherwise lost
+                errors.append(error)
+
+        threads = [
+            threading.Thread(target=race, args=(first if n % 2 else second, f"run {n}"))
+            for n in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert sorted(answers) == ["busy"] * 7 + ["claimed"]
