@@ -35,7 +35,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from tasks.figures.engine import (
@@ -46,7 +46,7 @@ from tasks.figures.engine import (
 from tasks.figures.periods import Period
 
 DATABASE_FILE = "tthc-report.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DocumentKind = Literal["docx", "xlsx", "pdf", "summary"]
 DeliveryOutcomeKind = Literal["sent", "failed", "refused"]
@@ -56,7 +56,13 @@ DELIVERY_OUTCOMES: tuple[str, ...] = ("sent", "failed", "refused")
 # A migration step upgrades the schema from version N-1 to N (the key). Version 1 is the
 # baseline that create_all builds; add steps here, and raise SCHEMA_VERSION with them.
 MigrationStep = Callable[[Connection], None]
-MIGRATIONS: dict[int, MigrationStep] = {}
+
+
+def _add_message_ids(connection: Connection) -> None:
+    """Version 2 adds the message_ids table (create_all after the steps makes it)."""
+
+
+MIGRATIONS: dict[int, MigrationStep] = {2: _add_message_ids}
 
 
 class StorageError(RuntimeError):
@@ -124,6 +130,24 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class MessageIdRow(Base):
+    """The Message-ID of one delivery (period, department, document set, revision).
+
+    Written before the first attempt sends anything, so every attempt of that delivery, a
+    re-run after a crash included, sends under the same Message-ID.
+    """
+
+    __tablename__ = "message_ids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), index=True)
+    department_key: Mapped[str] = mapped_column(String(64), index=True)
+    document_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 @dataclass(frozen=True)
 class StoredFigures:
     """The latest figures and rates recorded for a department and period."""
@@ -168,7 +192,9 @@ class DeliveryRecord:
 
 def default_database_url(output_dir: Path) -> str:
     """Return the URL of the default run database: <output_dir>/tthc-report.sqlite."""
-    return f"sqlite:///{(output_dir / DATABASE_FILE).absolute()}"
+    # URL.create escapes the path as data: a folder named "odd#dir?mode=ro" stays a folder.
+    path = str((output_dir / DATABASE_FILE).absolute())
+    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
 
 
 # Parts of an Office package that change on every save (creation/modification times) and
@@ -379,6 +405,43 @@ class RunStore:
         )
         with self._transaction() as session:
             session.add(row)
+
+    def message_id_for(
+        self,
+        period: Period,
+        department_key: str,
+        document_hash: str,
+        revision: int,
+        new_id: Callable[[], str],
+    ) -> str:
+        """Return the Message-ID of this delivery, making it with `new_id` and keeping it if new."""
+        query = (
+            select(MessageIdRow.message_id)
+            .where(
+                MessageIdRow.period_key == period.key,
+                MessageIdRow.department_key == department_key,
+                MessageIdRow.document_hash == document_hash,
+                MessageIdRow.revision == revision,
+            )
+            .order_by(MessageIdRow.id)
+            .limit(1)
+        )
+        with self._transaction() as session:
+            known = session.scalars(query).first()
+            if known is not None:
+                return known
+            made = new_id()
+            session.add(
+                MessageIdRow(
+                    period_key=period.key,
+                    department_key=department_key,
+                    document_hash=document_hash,
+                    revision=revision,
+                    message_id=made,
+                    created_at=self._now(),
+                )
+            )
+        return made
 
     def delivered_hash(self, period: Period, department_key: str, recipient: str) -> str | None:
         """Return the document hash last delivered to `recipient`, or None if nothing was."""

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from tasks.figures.engine import DataQuality, FiguresReport
 from tasks.figures.periods import Period
 from tasks.store.database import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     RunStore,
     StorageError,
@@ -200,7 +201,7 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     RunStore(url).close()
     with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
         connection.execute("update schema_version set version = 7")
-    with pytest.raises(StorageError, match="schema version 7, newer than this program's 1"):
+    with pytest.raises(StorageError, match="schema version 7, newer than this program's 2"):
         RunStore(url)
 
 
@@ -212,13 +213,39 @@ def test_migration_steps_upgrade_an_older_database(tmp_path: Path) -> None:
     def add_note_column(connection: Connection) -> None:
         connection.execute(text("alter table documents add column note text"))
 
-    with RunStore(url, migrations={2: add_note_column}, schema_version=2) as store:
-        assert store.schema_version() == 2
+    with RunStore(url, migrations={**MIGRATIONS, 3: add_note_column}, schema_version=3) as store:
+        assert store.schema_version() == 3
         assert store.latest_figures("SKHCN", MAY) is not None
-    with RunStore(url, migrations={2: add_note_column}, schema_version=2):
-        pass  # already at version 2: the step does not run twice
+    with RunStore(url, migrations={**MIGRATIONS, 3: add_note_column}, schema_version=3):
+        pass  # already at version 3: the step does not run twice
     with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
         columns = [row[1] for row in connection.execute("pragma table_info(documents)")]
     assert "note" in columns
-    with pytest.raises(StorageError, match="no migration step to schema version 3"):
-        RunStore(url, migrations={}, schema_version=3)
+    with pytest.raises(StorageError, match="no migration step to schema version 4"):
+        RunStore(url, migrations={}, schema_version=4)
+
+
+def test_a_version_1_database_gains_the_message_ids_table(tmp_path: Path) -> None:
+    url = default_database_url(tmp_path)
+    with RunStore(url, migrations={}, schema_version=1) as store:
+        store.record_figures("SKHCN", report(MAY))
+    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
+        connection.execute("drop table message_ids")  # as version 1 made it
+
+    with RunStore(url) as store:
+        made = store.message_id_for(MAY, "SKHCN", "hash", 1, lambda: "<first@demo.gov.vn>")
+        again = store.message_id_for(MAY, "SKHCN", "hash", 1, lambda: "<second@demo.gov.vn>")
+        other = store.message_id_for(MAY, "SKHCN", "hash", 2, lambda: "<third@demo.gov.vn>")
+        assert store.schema_version() == 2
+
+    assert (made, again, other) == ("<first@demo.gov.vn>",) * 2 + ("<third@demo.gov.vn>",)
+
+
+@pytest.mark.parametrize("name", ["odd#dir?mode=ro", "per%20cent", "sp ace&x=1"])
+def test_any_output_folder_holds_the_database_it_names(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / name
+    with RunStore(default_database_url(folder)) as store:
+        store.record_figures("SKHCN", report(MAY))
+
+    assert (folder / "tthc-report.sqlite").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
