@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
@@ -69,6 +70,10 @@ class RunFailed(RuntimeError):
     """Some targets did not complete; the message names each and why."""
 
 
+class RunDeadlineExceeded(RunFailed):
+    """The run did not end within runner.run_deadline_seconds; the message names what it awaited."""
+
+
 def run_name() -> str:
     """Name a run after its parameters: "báo cáo TTHC 2024-05", with departments when not all."""
     parameters = current_flow_run.parameters
@@ -120,6 +125,7 @@ def monthly_report(
 ) -> RunSummary:
     """Report one period for every selected department, then the Centre's summary."""
     run_logger = get_run_logger()
+    started = time.monotonic()
     config = run_config(os.environ)
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None
@@ -149,7 +155,8 @@ def monthly_report(
             raise
         live = stack.enter_context(live_config(config))
         try:
-            summary = _run(live, plan)
+            deadline = started + config.settings.runner.run_deadline_seconds
+            summary = _run(live, plan, deadline)
         except Exception as error:  # a bug or an outside failure no task caught
             _alert(
                 live, target, [Failure("lượt chạy", "figures", f"{type(error).__name__}: {error}")]
@@ -191,8 +198,20 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
+def _wait_within(named: dict[str, PrefectFuture[Any]], deadline: float, seconds: float) -> None:
+    """Wait for every future until `deadline` (monotonic); past it raise naming the others."""
+    _, not_done = wait(list(named.values()), timeout=max(0.0, deadline - time.monotonic()))
+    if not_done:
+        waiting = [name for name, future in named.items() if future in not_done]
+        raise RunDeadlineExceeded(
+            f"the run did not end within runner.run_deadline_seconds ({seconds:g} s); "
+            f"still waiting for: {', '.join(waiting)}"
+        )
+
+
+def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
     runner = config.settings.runner
+    seconds = runner.run_deadline_seconds
     compute = retried(compute_department_figures, runner)
     deliver = retried(deliver_department_documents, runner)
     deliver_centre = retried(deliver_centre_documents, runner)
@@ -222,8 +241,15 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         )
         for k in keys
     }
-    pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
-    wait([*pending, *deliveries.values()])
+    _wait_within(
+        {
+            **{f"figures {k}": figures[k] for k in keys},
+            **{f"documents {k}": documents[k] for k in keys},
+            **{f"delivery {k}": deliveries[k] for k in keys},
+        },
+        deadline,
+        seconds,
+    )
 
     summary = RunSummary(period_key, plan.dry_run)
     for department in plan.departments:
@@ -261,7 +287,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         plan.dry_run,
         plan.force_resend,
     )
-    wait([centre_documents, centre_delivery])
+    _wait_within(
+        {f"documents {centre.key}": centre_documents, f"delivery {centre.key}": centre_delivery},
+        deadline,
+        seconds,
+    )
     centre.failure = _first_failure(
         centre.key, [("documents", centre_documents), ("delivery", centre_delivery)]
     )

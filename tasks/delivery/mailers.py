@@ -35,7 +35,7 @@ from tasks.settings.models import EMBEDDED, SmtpSettings
 # -- MIME -------------------------------------------------------------------------------------
 
 
-class _WatchedSmtp(yagmail.SMTP):  # type: ignore[misc]
+class _WatchedSmtp(yagmail.SMTP):
     """yagmail's client whose connections hand their sockets to `watched` (the deadline's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

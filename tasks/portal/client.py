@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
+import certifi
 import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -263,7 +264,7 @@ class HttpPortal:
         # True becomes certifi's bundle by name, given with each request: requests lets
         # REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the environment replace `verify=True` (or a
         # session's bundle), which would silently trust other authorities than configured.
-        self._verify: bool | str = requests.certs.where() if verify is True else verify
+        self._verify: bool | str = certifi.where() if verify is True else verify
         self._http.verify = self._verify
         self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
         self._token: str | None = None

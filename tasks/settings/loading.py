@@ -186,7 +186,7 @@ class _StrictLoader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} aliases (*name): write the values out",
                     self.peek_event().start_mark,
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _construct_unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
