@@ -94,9 +94,9 @@ class HostilePortal:
                 first, rest = body[: reply.head], body[reply.head :]
                 parts = [first] + ([rest] if not reply.trickle_seconds else list(_bytes(rest)))
                 for number, part in enumerate(parts):
-                    if number and reply.trickle_seconds:
-                        if owner.closed.wait(reply.trickle_seconds):
-                            raise OSError("closed")
+                    stop = number and reply.trickle_seconds
+                    if stop and owner.closed.wait(reply.trickle_seconds):
+                        raise OSError("closed")
                     if not part:
                         continue
                     if reply.chunked:

@@ -72,7 +72,7 @@ def test_full_pages_of_new_records_past_the_declared_total_end_the_fetch() -> No
         return page(data, total=10, size=5, index=int(request["pageIndex"]))
 
     with HostilePortal(behave) as hostile:
-        with pytest.raises(PortalBadResponse, match="declared 10 dossiers .* keeps serving more"):
+        with pytest.raises(PortalBadResponse, match=r"declared 10 dossiers .* keeps serving more"):
             fetch(portal(hostile))
         # The login, pages 1-3 (two for the total, one of slack) and the refused 4th.
         assert len(hostile.requests) == 5
@@ -100,18 +100,22 @@ def test_pages_alternating_a_b_a_b_end_at_the_first_repeat() -> None:
         index = int(request["pageIndex"])
         return page(a if index % 2 else b, size=5, index=index)
 
-    with HostilePortal(behave) as hostile:
-        with pytest.raises(PortalBadResponse, match="page 3 of .* repeats a page read before"):
-            fetch(portal(hostile))
+    with (
+        HostilePortal(behave) as hostile,
+        pytest.raises(PortalBadResponse, match=r"page 3 of .* repeats a page read before"),
+    ):
+        fetch(portal(hostile))
 
 
 @pytest.mark.timeout(60)
 def test_pages_a_b_a_then_empty_never_count_a_dossier_twice() -> None:
     a, b = records("A", 500), records("B", 500)
 
-    with HostilePortal(pages_of(a, b, a)) as hostile:
-        with pytest.raises(PortalBadResponse, match="repeats a page read before"):
-            fetch(portal(hostile))
+    with (
+        HostilePortal(pages_of(a, b, a)) as hostile,
+        pytest.raises(PortalBadResponse, match="repeats a page read before"),
+    ):
+        fetch(portal(hostile))
 
 
 @pytest.mark.timeout(60)
@@ -119,9 +123,11 @@ def test_a_changed_copy_of_an_earlier_page_fails_loudly_rather_than_over_count()
     a, b = records("A", 500), records("B", 500)
     a_again = [dict(raw, NgayCapNhat="20240601000000") for raw in a[1:]]
 
-    with HostilePortal(pages_of(a, b, a_again)) as hostile:
-        with pytest.raises(PortalBadResponse, match="not in MaHoSo order"):
-            fetch(portal(hostile))
+    with (
+        HostilePortal(pages_of(a, b, a_again)) as hostile,
+        pytest.raises(PortalBadResponse, match="not in MaHoSo order"),
+    ):
+        fetch(portal(hostile))
 
 
 @pytest.mark.timeout(60)
@@ -144,21 +150,27 @@ def test_fewer_records_than_the_declared_total_is_a_clear_error() -> None:
         index = int(request["pageIndex"])
         return page(records("HS", 5) if index == 1 else [], total=8, size=5, index=index)
 
-    with HostilePortal(behave) as hostile:
-        with pytest.raises(PortalBadResponse, match="declared 8 dossiers but served 5"):
-            fetch(portal(hostile))
+    with (
+        HostilePortal(behave) as hostile,
+        pytest.raises(PortalBadResponse, match="declared 8 dossiers but served 5"),
+    ):
+        fetch(portal(hostile))
 
 
 @pytest.mark.timeout(60)
 def test_an_answer_over_the_size_limit_is_refused_without_reading_it_whole() -> None:
     big = page(records("HS", 500)).body  # about 300 KB
 
-    with HostilePortal(lambda _: Reply(big, chunked=True)) as hostile:
-        with pytest.raises(PortalBadResponse, match=r"longer than 65536 bytes"):
-            fetch(portal(hostile, max_page_bytes=65536))
-    with HostilePortal(lambda _: Reply(big)) as hostile:
-        with pytest.raises(PortalBadResponse, match=r"declares \d+ bytes, over 65536"):
-            fetch(portal(hostile, max_page_bytes=65536))
+    with (
+        HostilePortal(lambda _: Reply(big, chunked=True)) as hostile,
+        pytest.raises(PortalBadResponse, match=r"longer than 65536 bytes"),
+    ):
+        fetch(portal(hostile, max_page_bytes=65536))
+    with (
+        HostilePortal(lambda _: Reply(big)) as hostile,
+        pytest.raises(PortalBadResponse, match=r"declares \d+ bytes, over 65536"),
+    ):
+        fetch(portal(hostile, max_page_bytes=65536))
 
 
 @pytest.mark.timeout(60)
