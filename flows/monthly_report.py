@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, PrefectWrappedFuture
 from prefect.runtime import flow_run as current_flow_run
 from prefect.utilities.annotations import opaque
 from pydantic import Field
@@ -200,13 +200,21 @@ def _as_is(value: Any) -> Any:
 
 def _wait_within(named: dict[str, PrefectFuture[Any]], deadline: float, seconds: float) -> None:
     """Wait for every future until `deadline` (monotonic); past it raise naming the others."""
-    _, not_done = wait(list(named.values()), timeout=max(0.0, deadline - time.monotonic()))
-    if not_done:
-        waiting = [name for name, future in named.items() if future in not_done]
+    for future in named.values():
+        future.wait(timeout=max(0.0, deadline - time.monotonic()))
+    waiting = [name for name, future in named.items() if not _ended(future)]
+    if waiting:
         raise RunDeadlineExceeded(
             f"the run did not end within runner.run_deadline_seconds ({seconds:g} s); "
             f"still waiting for: {', '.join(waiting)}"
         )
+
+
+def _ended(future: PrefectFuture[Any]) -> bool:
+    """Tell whether a task has ended, its upstream's failure included (a Pending "NotReady")."""
+    if isinstance(future, PrefectWrappedFuture):
+        return bool(future.wrapped_future.done())
+    return future.state.is_final()
 
 
 def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:

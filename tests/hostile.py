@@ -45,11 +45,20 @@ Behaviour = Callable[[dict[str, Any]], Reply | None]
 
 
 class HostilePortal:
-    """A portal on 127.0.0.1 whose API answers come from `behave(request)` (None: `upstream`)."""
+    """A portal on 127.0.0.1 whose API answers come from `behave(request)` (None: `upstream`).
 
-    def __init__(self, behave: Behaviour, upstream: str | None = None) -> None:
+    Set `behave` again to change it between runs (lambda _: None forwards everything).
+    """
+
+    def __init__(
+        self,
+        behave: Behaviour,
+        upstream: str | None = None,
+        rewrite: Callable[[dict[str, Any], bytes], bytes] | None = None,
+    ) -> None:
         self.behave = behave
         self.upstream = upstream
+        self.rewrite = rewrite  # applied to what `upstream` answered
         self.requests: list[dict[str, Any]] = []
         owner = self
 
@@ -73,7 +82,10 @@ class HostilePortal:
                 if reply is None:
                     assert owner.upstream is not None
                     forwarded = requests.post(f"{owner.upstream}/{endpoint}", data=raw, timeout=30)
-                    reply = Reply(forwarded.content, forwarded.status_code)
+                    content = forwarded.content
+                    if owner.rewrite is not None and endpoint != "auth":
+                        content = owner.rewrite(request, content)
+                    reply = Reply(content, forwarded.status_code)
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:
