@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +43,7 @@ from tasks.run.plan import (
     Step,
     TargetResult,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -137,8 +137,11 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
+        # The period was the problem: name the month a scheduled run would report.
         _alert(
-            config, _month_of(scheduled, timezone), [Failure("lượt chạy", "figures", str(error))]
+            config,
+            resolve_period("", scheduled, timezone),
+            [Failure("lượt chạy", "run", str(error))],
         )
         raise
     run_logger.info(
@@ -151,16 +154,14 @@ def monthly_report(
         try:
             stack.enter_context(run_lock(config.output_dir, target.key))
         except RunLockUnavailable as error:
-            _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+            _alert(config, target, [Failure("lượt chạy", "run", str(error))])
             raise
         live = stack.enter_context(live_config(config))
         try:
             deadline = started + config.settings.runner.run_deadline_seconds
             summary = _run(live, plan, deadline)
         except Exception as error:  # a bug or an outside failure no task caught
-            _alert(
-                live, target, [Failure("lượt chạy", "figures", f"{type(error).__name__}: {error}")]
-            )
+            _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)
@@ -168,10 +169,6 @@ def monthly_report(
             _alert(live, target, summary.failures)
             raise RunFailed(summary.failure_message())
     return summary
-
-
-def _month_of(scheduled: datetime, timezone: ZoneInfo) -> Period:
-    return Period.month_before(scheduled.astimezone(timezone).date())
 
 
 def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
@@ -185,7 +182,7 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
             alert = build_failure_alert(
                 period, reasons, operators, Sender.from_settings(live.settings.smtp)
             )
-            sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+            sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)
         return
@@ -230,10 +227,10 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
     # annotated arguments to the task still wrapped, so the Dask runner goes without.
     shield: Callable[[Any], Any] = opaque if runner.kind == "default" else _as_is
     settings = shield(config)
-    period_key = plan.period.key
+    period = plan.period
     keys = plan.keys
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
-        k: compute.submit(settings, k, period_key) for k in keys
+        k: compute.submit(settings, k, period) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
         k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
@@ -259,7 +256,7 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         seconds,
     )
 
-    summary = RunSummary(period_key, plan.dry_run)
+    summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
         key = department.key
         result = TargetResult(department)
@@ -285,11 +282,11 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period_key, shield(decision.rows)
+        settings, period, shield(decision.rows)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,
-        period_key,
+        period,
         shield(centre_documents),
         shield([report for _, report in decision.rows]),
         plan.dry_run,
@@ -312,17 +309,17 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:
-    """Return the failure of the first step that did not complete, None when all did."""
-    for step, future in futures:
-        if not future.state.is_completed():
-            return Failure(key, step, _error_text(future))
-    return None
+    """Return the target's failure by the plan's rule, from the states of its steps' futures."""
+    return first_failure(key, [(step, _error_text(future)) for step, future in futures])
 
 
-def _error_text(future: PrefectFuture[Any]) -> str:
+def _error_text(future: PrefectFuture[Any]) -> str | None:
+    """Return why the future's task did not complete (one line), None when it did."""
     state = future.state
+    if state.is_completed():
+        return None
     try:
         future.result(raise_on_failure=True)
     except BaseException as error:  # the task's own exception, to name in the summary
-        return f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        return f"{type(error).__name__}: {error}"
     return state.message or state.name or "failed"
