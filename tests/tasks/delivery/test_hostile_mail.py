@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -47,24 +46,21 @@ def message(recipients: list[str]) -> OutgoingMessage:
     )
 
 
-@pytest.mark.timeout(60)
+# Without a session deadline a conversation at a byte a second would last over a minute (and
+# the endless EHLO for ever): the test's own timeout bounds it, not a measured time.
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize("endless_ehlo", [False, True], ids=["every byte slow", "endless EHLO"])
 def test_a_trickling_mail_server_costs_one_deadline_not_forever(endless_ehlo: bool) -> None:
-    with TricklingSmtp(0.5, endless_ehlo=endless_ehlo) as server:
+    with TricklingSmtp(1.0, endless_ehlo=endless_ehlo) as server:
         smtp = SmtpSettings(
             host="127.0.0.1", port=server.port, timeout_seconds=5, deadline_seconds=2
         )
-        started = time.monotonic()
         result = YagmailMailer(smtp, None).send(message(["a@demo.gov.vn"]))
-        took = time.monotonic() - started
 
     assert result.transient
-    assert (
-        result.error is not None
-        and "did not end within 2 s (smtp.deadline_seconds)" in result.error
-    )
+    assert result.error is not None
+    assert "did not end within 2 s (smtp.deadline_seconds)" in result.error
     assert [r.status for r in result.recipients] == ["deferred"]
-    assert took < 4
 
 
 def test_recipients_go_in_batches_within_the_servers_limit(

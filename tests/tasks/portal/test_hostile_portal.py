@@ -6,7 +6,6 @@ Each hanging case is bounded by its own pytest timeout, far above the deadline i
 from __future__ import annotations
 
 import itertools
-import time
 import unicodedata
 from typing import Any
 
@@ -45,7 +44,9 @@ def pages_of(*pages: list[dict[str, Any]]) -> Any:
     return behave
 
 
-@pytest.mark.timeout(60)
+# Without a total deadline the trickle of this body (about 1.5 KB, 0.5 s a byte) would last
+# some 12 minutes a try: the test's own timeout is what bounds it, not a measured time.
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_trickling_answer_ends_at_the_deadline_times_the_attempts(chunked: bool) -> None:
     body = page(records("HS", 3)).body
@@ -54,13 +55,11 @@ def test_a_trickling_answer_ends_at_the_deadline_times_the_attempts(chunked: boo
         return Reply(body, head=20, trickle_seconds=0.5, chunked=chunked)
 
     with HostilePortal(behave) as hostile:
-        started = time.monotonic()
-        with pytest.raises(PortalUnavailable, match=r"no complete answer within 1 s"):
+        with pytest.raises(PortalUnavailable, match=r"no complete answer within 1 s") as failed:
             fetch(portal(hostile, deadline=1.0))
-        took = time.monotonic() - started
+        tries = [r for r in hostile.requests if r.get("service") == "LayDanhSachHoSo"]
 
-    # Two attempts of at most one second each (and the socket's 5 s read timeout never trips).
-    assert took < 4.5
+    assert failed.value.attempts == 2 and len(tries) == 2
 
 
 @pytest.mark.timeout(60)
