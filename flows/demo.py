@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 from rich.table import Table
 
 from flows.embedded import embedded
 from flows.monthly_report import monthly_report
+from flows.processes import temporary_prefect_api
 from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.periods import Period
@@ -35,7 +35,7 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
     with embedded(config) as services:
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
-        with configured(services.config), prefect_test_harness(server_startup_timeout=120):
+        with configured(services.config), temporary_prefect_api():
             started = time.monotonic()
             summary = monthly_report(period=period.key)
             elapsed = time.monotonic() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, PrefectWrappedFuture
 from prefect.runtime import flow_run as current_flow_run
 from prefect.utilities.annotations import opaque
 from pydantic import Field
@@ -67,6 +68,10 @@ def form_field(title: str, description: str) -> Any:
 
 class RunFailed(RuntimeError):
     """Some targets did not complete; the message names each and why."""
+
+
+class RunDeadlineExceeded(RunFailed):
+    """The run did not end within runner.run_deadline_seconds; the message names what it awaited."""
 
 
 def run_name() -> str:
@@ -120,6 +125,7 @@ def monthly_report(
 ) -> RunSummary:
     """Report one period for every selected department, then the Centre's summary."""
     run_logger = get_run_logger()
+    started = time.monotonic()
     config = run_config(os.environ)
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None
@@ -154,7 +160,8 @@ def monthly_report(
             raise
         live = stack.enter_context(live_config(config))
         try:
-            summary = _run(live, plan)
+            deadline = started + config.settings.runner.run_deadline_seconds
+            summary = _run(live, plan, deadline)
         except Exception as error:  # a bug or an outside failure no task caught
             _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
@@ -190,8 +197,28 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
+def _wait_within(named: dict[str, PrefectFuture[Any]], deadline: float, seconds: float) -> None:
+    """Wait for every future until `deadline` (monotonic); past it raise naming the others."""
+    for future in named.values():
+        future.wait(timeout=max(0.0, deadline - time.monotonic()))
+    waiting = [name for name, future in named.items() if not _ended(future)]
+    if waiting:
+        raise RunDeadlineExceeded(
+            f"the run did not end within runner.run_deadline_seconds ({seconds:g} s); "
+            f"still waiting for: {', '.join(waiting)}"
+        )
+
+
+def _ended(future: PrefectFuture[Any]) -> bool:
+    """Tell whether a task has ended, its upstream's failure included (a Pending "NotReady")."""
+    if isinstance(future, PrefectWrappedFuture):
+        return bool(future.wrapped_future.done())
+    return future.state.is_final()
+
+
+def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
     runner = config.settings.runner
+    seconds = runner.run_deadline_seconds
     compute = retried(compute_department_figures, runner)
     deliver = retried(deliver_department_documents, runner)
     deliver_centre = retried(deliver_centre_documents, runner)
@@ -221,8 +248,15 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         )
         for k in keys
     }
-    pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
-    wait([*pending, *deliveries.values()])
+    _wait_within(
+        {
+            **{f"figures {k}": figures[k] for k in keys},
+            **{f"documents {k}": documents[k] for k in keys},
+            **{f"delivery {k}": deliveries[k] for k in keys},
+        },
+        deadline,
+        seconds,
+    )
 
     summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
@@ -260,7 +294,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         plan.dry_run,
         plan.force_resend,
     )
-    wait([centre_documents, centre_delivery])
+    _wait_within(
+        {f"documents {centre.key}": centre_documents, f"delivery {centre.key}": centre_delivery},
+        deadline,
+        seconds,
+    )
     centre.failure = _first_failure(
         centre.key, [("documents", centre_documents), ("delivery", centre_delivery)]
     )

@@ -14,6 +14,7 @@ import email.policy
 import re
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -96,6 +97,9 @@ class _Handler:
         refusal = self.owner.refused_addresses.get(address.lower())
         if refusal is not None:
             return f"{refusal[0]} {refusal[1]}"
+        limit = self.owner.max_recipients
+        if limit is not None and len(envelope.rcpt_tos) >= limit:
+            return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -108,7 +112,9 @@ class _Handler:
             return fault
         content = envelope.content
         data = content if isinstance(content, bytes) else str(content).encode("utf-8")
-        owner._store(str(envelope.mail_from), list(envelope.rcpt_tos), data)
+        stored = owner._store(str(envelope.mail_from), list(envelope.rcpt_tos), data)
+        if owner.on_stored is not None:
+            owner.on_stored(stored)
         return "250 Message accepted for delivery"
 
 
@@ -136,6 +142,12 @@ class LoopbackSmtpServer:
         self.received: list[ReceivedMessage] = []
         self.slow_seconds = 0.0
         self.refused_addresses: dict[str, tuple[int, str]] = {}
+        # Recipients one transaction takes before "452 too many recipients" (None: no limit),
+        # as many servers limit them (RFC 5321 asks at least 100).
+        self.max_recipients: int | None = None
+        # Called with each message once stored, before the "250" goes back: the moment a
+        # test may kill the sender at, the worst one for exactly-once delivery.
+        self.on_stored: Callable[[ReceivedMessage], None] | None = None
         self._faults: list[str] = []
         self._gate: int | None = None  # transactions still admitted while holding; None: open
         self.waiting = 0  # transactions held at MAIL FROM now
@@ -271,6 +283,8 @@ class LoopbackSmtpServer:
             self._gate = None
         self.slow_seconds = 0.0
         self.refused_addresses.clear()
+        self.max_recipients = None
+        self.on_stored = None
 
     def _take_fault(self) -> str | None:
         with self._lock:
@@ -278,7 +292,7 @@ class LoopbackSmtpServer:
 
     # -- storage --------------------------------------------------------------------------------
 
-    def _store(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+    def _store(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> ReceivedMessage:
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         message_id = str(parsed.get("Message-ID", "") or "")
@@ -287,11 +301,11 @@ class LoopbackSmtpServer:
             self._counter += 1
             path = self.mail_dir / f"{self._counter:04d}-{stem}.eml"
             path.write_bytes(data)
-            self.received.append(
-                ReceivedMessage(
-                    envelope_from=mail_from, envelope_to=rcpt_tos, message=parsed, path=path
-                )
+            stored = ReceivedMessage(
+                envelope_from=mail_from, envelope_to=rcpt_tos, message=parsed, path=path
             )
+            self.received.append(stored)
+        return stored
 
     def messages_to(self, address: str) -> list[ReceivedMessage]:
         """Return the messages whose envelope included `address`."""

@@ -5,8 +5,10 @@ whose last successful delivery carries the same document hash is skipped, so a r
 crash or a partial failure sends only what is missing. A changed document set (new hash) goes
 out as a new revision, "(bản cập nhật)" in its subject. Rows are committed right after the
 server accepts the message, so a process killed between two departments never sends the first
-one again. The one window left is a kill after the server's "250" and before that commit: the
-message then goes again on the re-run (at least once, not at most once).
+one again. The one window left is from the moment the server has the message (it may hold it
+before it answers "250") to that commit: a kill or a lost answer there sends the message again
+on the re-run (at least once, not at most once), under the same Message-ID, which the ledger
+keeps before the first attempt.
 
 Before sending, each recipient is claimed in the run database (RunStore.claim_delivery): the
 claim and the ledger's answer are read under one row lock, so two runs that share only the
@@ -25,6 +27,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import make_msgid
 from pathlib import Path
 
 from tasks.delivery.mailers import EmlDirectoryMailer
@@ -194,7 +197,16 @@ def deliver_report(
         return outcome
     try:
         return _send(
-            period, department_key, mail, recipients, store, mailer, outcome, pending, claimant
+            period,
+            department_key,
+            mail,
+            recipients,
+            store,
+            mailer,
+            outcome,
+            pending,
+            claimant,
+            force_resend,
         )
     finally:
         if not dry_run:
@@ -212,10 +224,19 @@ def _send(
     outcome: DeliveryOutcome,
     pending: list[str],
     claimant: str,
+    force_resend: bool,
 ) -> DeliveryOutcome:
     """Send one message to the claimed `pending` recipients and record each answer."""
     digest, revision, dry_run = outcome.document_hash, outcome.revision, outcome.dry_run
-    built = _build(period, department_key, mail, recipients, digest, revision)
+    # One Message-ID per delivery, kept before anything is sent: a retry, or a re-run after a
+    # crash between the server's "250" and the ledger's row, sends the same one again, so mail
+    # programs show one copy. A forced resend is a new message.
+    message_id = make_msgid(domain=mail.sender.domain)
+    if not dry_run and not force_resend:
+        message_id = store.message_id_for(
+            period, department_key, digest, revision, lambda: message_id
+        )
+    built = _build(period, department_key, mail, recipients, digest, revision, message_id)
     message = built.message
     outcome.message_id = message.message_id
     outcome.omitted_attachments = [o.path for o in built.omitted]
@@ -264,8 +285,10 @@ def _build(
     recipients: DepartmentRecipients,
     digest: str,
     revision: int,
+    message_id: str,
 ) -> BuiltMessage:
     return build_report_message(
+        message_id=message_id,
         period=period,
         department_name=mail.department_name,
         figures=mail.figures,

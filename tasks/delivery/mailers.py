@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
+import socket
 import ssl
 import threading
 from collections.abc import Mapping, Sequence
@@ -27,15 +29,45 @@ from tasks.delivery.messages import (
     UnsafeHeaderValue,
     _check_message,
 )
+from tasks.settings.deadline import Watchdog
 from tasks.settings.models import EMBEDDED, SmtpSettings
 
 # -- MIME -------------------------------------------------------------------------------------
 
 
-def _yagmail_client(sender: Sender, **connection: Any) -> yagmail.SMTP:
+class _WatchedSmtp(yagmail.SMTP):
+    """yagmail's client whose connections hand their sockets to `watched` (the deadline's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.watched: list[socket.socket] = []
+        super().__init__(*args, **kwargs)
+
+    @property
+    def connection(self) -> type[smtplib.SMTP]:
+        """Return the smtplib class to connect with, registering each socket it opens."""
+        watched = self.watched
+        base: type[smtplib.SMTP] = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
+
+        class Watched(base):  # type: ignore[valid-type,misc]
+            def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+                sock: socket.socket = super()._get_socket(host, port, timeout)
+                watched.append(sock)
+                return sock
+
+        return Watched
+
+    def abort(self) -> None:
+        """Shut the session's sockets down, so that a blocked read fails at once."""
+        current = getattr(self.smtp, "sock", None)
+        for sock in [*self.watched, *([current] if current is not None else [])]:
+            with contextlib.suppress(OSError):  # closed already, or wrapped by TLS
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _yagmail_client(sender: Sender, **connection: Any) -> _WatchedSmtp:
     # smtp_skip_login: we log in ourselves (see the module docstring); without it yagmail
     # would prompt for a password or ask the keyring when none is given.
-    client = yagmail.SMTP(
+    client = _WatchedSmtp(
         user={sender.address: sender.name},
         password=None,
         smtp_skip_login=True,
@@ -191,10 +223,30 @@ class YagmailMailer:
                 message_id, envelope, f"cannot build the message: {error}", transient=False
             )
         client = _yagmail_client(message.sender, **self._connection_options())
-        try:
-            return self._transact(client, message, envelope, text)
-        finally:
-            _close_quietly(client)
+        deadline = self._smtp.deadline_seconds
+        with Watchdog(deadline, client.abort) as watchdog:
+            try:
+                result = self._transact(client, message, envelope, text)
+            finally:
+                _close_quietly(client)
+        if watchdog.expired and result.error:
+            # The watchdog cut the session: say so, not the broken connection it left.
+            pending = [r.address for r in result.recipients if r.status != "delivered"]
+            late = _whole(
+                message_id,
+                pending,
+                f"SMTP session with {self.server} did not end within {deadline:g} s "
+                "(smtp.deadline_seconds)",
+                transient=True,
+            )
+            done = [r for r in result.recipients if r.status == "delivered"]
+            return SendResult(
+                message_id=message_id,
+                recipients=[*done, *late.recipients],
+                error=late.error,
+                transient=True,
+            )
+        return result
 
     def _timed_out(self, message_id: str, envelope: list[str]) -> SendResult:
         # A timeout after DATA is ambiguous: the server may have accepted the message.
@@ -206,15 +258,50 @@ class YagmailMailer:
         )
 
     def _transact(
-        self, client: yagmail.SMTP, message: OutgoingMessage, envelope: list[str], text: str
+        self, client: _WatchedSmtp, message: OutgoingMessage, envelope: list[str], text: str
     ) -> SendResult:
-        where = self.server
-        message_id = message.message_id
+        size = self._smtp.max_recipients_per_message
+        batches = [envelope[i : i + size] for i in range(0, len(envelope), size)]
+        answers: list[RecipientResult] = []
+        errors: list[str] = []
         try:
             client.login()  # connects, and upgrades with STARTTLS when configured
             if self._smtp.user:
                 client.smtp.login(self._smtp.user, self._password or "")
-            refused = client.smtp.sendmail(message.sender.address, envelope, text)
+        except Exception as error:
+            return self._failure(error, message.message_id, envelope)
+        for number, batch in enumerate(batches):
+            # One transaction per batch in the same session: a server's recipient limit
+            # (452 past 100) then defers nobody.
+            try:
+                refused = client.smtp.sendmail(message.sender.address, batch, text)
+            except smtplib.SMTPRecipientsRefused as error:
+                answers += [_refusal(a, error.recipients) for a in batch]
+                errors.append(f"SMTP server {self.server} refused every recipient")
+                continue
+            except Exception as error:
+                rest = [a for later in batches[number:] for a in later]
+                failure = self._failure(error, message.message_id, rest)
+                return SendResult(
+                    message_id=message.message_id,
+                    recipients=[*answers, *failure.recipients],
+                    error=failure.error,
+                    transient=failure.transient,
+                )
+            answers += [_refusal(a, refused) for a in batch]
+        return SendResult(
+            message_id=message.message_id,
+            recipients=answers,
+            error="; ".join(dict.fromkeys(errors)) or None,
+            transient=bool(errors)
+            and all(r.status == "deferred" for r in answers if r.status != "delivered"),
+        )
+
+    def _failure(self, failure: Exception, message_id: str, envelope: list[str]) -> SendResult:
+        """Map an exception of the session to the result of every recipient in `envelope`."""
+        where = self.server
+        try:
+            raise failure
         except smtplib.SMTPRecipientsRefused as error:
             return SendResult(
                 message_id=message_id,
@@ -288,10 +375,6 @@ class YagmailMailer:
                 "characters other than ASCII, which SMTP AUTH through smtplib cannot send",
                 transient=False,
             )
-        return SendResult(
-            message_id=message_id,
-            recipients=[_refusal(a, refused) for a in envelope],
-        )
 
 
 def _refusal(address: str, refused: Mapping[str, tuple[int, bytes]]) -> RecipientResult:

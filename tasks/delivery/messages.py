@@ -30,6 +30,7 @@ import jinja2
 from tasks.documents.numbers import format_count, format_percent, format_size
 from tasks.figures.engine import Figures, Rates
 from tasks.figures.periods import Period
+from tasks.settings.addresses import address_problem
 from tasks.settings.models import DepartmentRecipients, SmtpSettings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -39,7 +40,6 @@ DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 RecipientStatus = Literal["delivered", "refused", "deferred", "failed"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_ADDRESS = re.compile(r"^[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 
 
@@ -190,11 +190,10 @@ def clean_header_text(value: str) -> str:
 def check_address(address: str) -> str:
     """Return `address` stripped; raise UnsafeHeaderValue if it is not one plain ASCII address."""
     stripped = address.strip()
-    if not stripped.isascii() or not _ADDRESS.match(stripped):
-        raise UnsafeHeaderValue(
-            f"e-mail address {address!r} is not a single plain address "
-            "(no spaces, line breaks, commas, brackets or non-ASCII characters)"
-        )
+    # The rule check-config applies: what it accepts, delivery can send.
+    problem = address_problem(address)
+    if problem is not None:
+        raise UnsafeHeaderValue(f"e-mail address {problem}")
     return stripped
 
 

@@ -387,6 +387,11 @@ def data_quality_lines(quality: DataQuality) -> list[str]:
             f"{format_count(quality.duplicates_merged)} bản ghi trùng lặp trên cổng dịch vụ "
             "công đã được gộp"
         )
+    if quality.text_cleaned:
+        items.append(
+            f"{format_count(quality.text_cleaned)} nội dung văn bản từ cổng dịch vụ công chứa ký tự "
+            "không hợp lệ (đã loại bỏ) hoặc chưa chuẩn hóa Unicode (đã chuẩn hóa)"
+        )
     if quality.missing_due_date:
         items.append(
             f"{format_count(quality.missing_due_date)} hồ sơ không có ngày hẹn trả, "

@@ -219,6 +219,8 @@ class DataQuality:
     outside_window: int = 0
     withdrawn: int = 0
     missing_due_date: int = 0
+    # Texts from the portal cleaned at the boundary: XML-illegal code points removed, or NFC.
+    text_cleaned: int = 0
     reconciliation: Reconciliation | None = None
 
     @property
@@ -234,6 +236,7 @@ class DataQuality:
             and not self.rejected_count
             and not self.duplicates_merged
             and not self.withdrawn
+            and not self.text_cleaned
             and balanced
         )
 
@@ -254,6 +257,7 @@ class DataQuality:
             "outside_window": self.outside_window,
             "withdrawn": self.withdrawn,
             "missing_due_date": self.missing_due_date,
+            "text_cleaned": self.text_cleaned,
             "reconciliation": None
             if recon is None
             else {
@@ -276,9 +280,9 @@ class FiguresReport:
     by_field: list[FieldFigures]
     data_quality: DataQuality
 
-    def with_duplicates_merged(self, count: int) -> FiguresReport:
-        """Return a copy whose data-quality note counts `count` duplicates merged by the client."""
-        quality = replace(self.data_quality, duplicates_merged=count)
+    def with_duplicates_merged(self, count: int, text_cleaned: int = 0) -> FiguresReport:
+        """Return a copy noting the duplicates merged and the texts cleaned by the client."""
+        quality = replace(self.data_quality, duplicates_merged=count, text_cleaned=text_cleaned)
         return replace(self, data_quality=quality)
 
     def to_json(self) -> dict[str, Any]:

@@ -13,22 +13,27 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
+import certifi
 import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from tasks.portal.dossiers import (
-    Dossier,
-    InvalidDossier,
-    RejectedRecord,
-    is_portal_time,
-    parse_dossier,
+from tasks.portal.dossiers import Dossier, RejectedRecord, clean_text, is_portal_time
+from tasks.portal.paging import (
+    FetchStats,
+    PageGuard,
+    PagingError,
+    check_record,
+    check_records,
+    merge_pages,
+    record_code,
 )
+from tasks.portal.transport import DeadlineExceeded, DeadlineSession, ResponseTooLarge
 
 __all__ = [
     "TRANSIENT_HTTP_STATUSES",
@@ -46,6 +51,7 @@ __all__ = [
     "is_transient",
     "merge_pages",
     "parse_agency",
+    "record_code",
     "retry_after_seconds",
 ]
 
@@ -70,24 +76,6 @@ class Agency:
     name: str  # TenDonVi
     level: int  # CapDonVi: 1 province-level department, 2 district, 3 commune
     parent: str  # MaDonViCha, "" when none
-
-
-@dataclass
-class FetchStats:
-    """What one or more fetches took: counted as they go, for the run's log and report.
-
-    `records` counts the dossiers yielded, `rejected` the RejectedRecord items yielded and
-    `duplicates_merged` the records dropped as repeats of a MaHoSo; `pages` counts the pages
-    answered, the final empty one included; `requests` every HTTP request, logins included.
-    """
-
-    pages: int = 0
-    requests: int = 0
-    retries: int = 0
-    relogins: int = 0
-    duplicates_merged: int = 0
-    rejected: int = 0
-    records: int = 0
 
 
 class Portal(Protocol):
@@ -190,92 +178,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return max(seconds, 0.0)
 
 
-# -- records: de-duplication and validation -------------------------------------------
-
-
-def record_code(raw: Any) -> str:
-    # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
-    if type(raw) is dict or isinstance(raw, Mapping):
-        value = raw.get("MaHoSo")
-        if isinstance(value, str):
-            return value.strip()
-    return ""
-
-
-def _updated_of(raw: Any) -> str:
-    if isinstance(raw, Mapping):
-        value = raw.get("NgayCapNhat")
-        if isinstance(value, str):
-            return value
-    return ""
-
-
-def _newer(kept: Any, candidate: Any) -> Any:
-    """Return the later version by NgayCapNhat; on a tie the one read last."""
-    return candidate if _updated_of(candidate) >= _updated_of(kept) else kept
-
-
-def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
-    """Yield the raw records of `pages`, one per MaHoSo, keeping the latest NgayCapNhat.
-
-    Pages are ordered by MaHoSo, so a record repeated while the portal's data changed during
-    paging can only straddle a page boundary: one page is held back and merged with the
-    next one, and memory stays at two pages whatever the number of records.
-    """
-    held: list[Any] = []
-    held_index: dict[str, int] = {}
-    for page in pages:
-        fresh: list[Any] = []
-        fresh_index: dict[str, int] = {}
-        for raw in page:
-            code = record_code(raw)
-            if code:
-                position = held_index.get(code)
-                if position is not None:
-                    held[position] = _newer(held[position], raw)
-                    stats.duplicates_merged += 1
-                    continue
-                position = fresh_index.get(code)
-                if position is not None:
-                    fresh[position] = _newer(fresh[position], raw)
-                    stats.duplicates_merged += 1
-                    continue
-                fresh_index[code] = len(fresh)
-            # A record without MaHoSo has nothing to merge on: validation rejects it.
-            fresh.append(raw)
-        yield from held
-        held, held_index = fresh, fresh_index
-    yield from held
-
-
-def check_record(raw: Any, agency: str) -> Dossier | RejectedRecord:
-    """Validate one raw record of `agency`; return the Dossier or the RejectedRecord saying why."""
-    try:
-        dossier = parse_dossier(raw)
-    except InvalidDossier as error:
-        return RejectedRecord(error.code, error.reason)
-    if dossier.agency != agency:
-        return RejectedRecord(
-            dossier.code, f"MaDonVi {dossier.agency} is not the agency asked for ({agency})"
-        )
-    return dossier
-
-
-def check_records(
-    raws: Iterable[Any], agency: str, stats: FetchStats
-) -> Iterator[Dossier | RejectedRecord]:
-    """Validate raw records of `agency` one by one, counting dossiers and rejections."""
-    for raw in raws:
-        record = check_record(raw, agency)
-        if isinstance(record, RejectedRecord):
-            stats.rejected += 1
-            # %r: a code or reason from the portal may hold line breaks that would forge log lines
-            logger.warning(
-                "rejected record %r of %s: %r", record.code or "<no MaHoSo>", agency, record.reason
-            )
-        else:
-            stats.records += 1
-        yield record
+# -- records ------------------------------------------------------------------------
 
 
 def parse_agency(row: Any, position: int) -> Agency:
@@ -293,10 +196,10 @@ def parse_agency(row: Any, position: int) -> Agency:
     name = row.get("TenDonVi")
     parent = row.get("MaDonViCha")
     return Agency(
-        code=code.strip(),
-        name="" if name is None else str(name).strip(),
+        code=clean_text(code.strip())[0],
+        name="" if name is None else clean_text(str(name).strip())[0],
         level=level,
-        parent="" if parent is None else str(parent).strip(),
+        parent="" if parent is None else clean_text(str(parent).strip())[0],
     )
 
 
@@ -314,9 +217,12 @@ def check_window(start: str, end: str) -> None:
 class HttpPortal:
     """The portal over HTTP(S): lazy login, one re-login per expired session, retries, paging.
 
-    `verify` is True (system CAs), False, or the path of a CA bundle. `sleep` and `rng` are
-    injectable so tests neither wait nor depend on chance. The password is kept only to log
-    in and never appears in logs or errors.
+    `verify` is True (the authorities of certifi, requests' own; REQUESTS_CA_BUNDLE in the
+    environment is ignored), False, or the path of a CA bundle. `timeout` bounds each socket
+    read, `deadline` a whole request (connecting, headers, body) and `max_page_bytes` its body;
+    `max_pages` bounds one agency's paging. `sleep` and `rng` are injectable so tests neither
+    wait nor depend on chance. The password is kept only to log in and never appears in logs
+    or errors.
     """
 
     def __init__(
@@ -326,6 +232,9 @@ class HttpPortal:
         password: str,
         *,
         timeout: float = 30.0,
+        deadline: float = 120.0,
+        max_page_bytes: int = 64 * 1024 * 1024,
+        max_pages: int = 2000,
         page_size: int = 500,
         max_attempts: int = 5,
         backoff_base: float = 0.5,
@@ -342,17 +251,21 @@ class HttpPortal:
         self.username = username
         self._password = password
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_page_bytes = max_page_bytes
+        self.max_pages = max_pages
         self.page_size = page_size
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
-        self._http = requests.Session()
-        self._http.verify = verify
-        # Given again with each request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in
-        # the environment override a session's bundle, which would drop the configured CA.
-        self._verify = verify
+        self._http = DeadlineSession()
+        # True becomes certifi's bundle by name, given with each request: requests lets
+        # REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the environment replace `verify=True` (or a
+        # session's bundle), which would silently trust other authorities than configured.
+        self._verify: bool | str = certifi.where() if verify is True else verify
+        self._http.verify = self._verify
         self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
         self._token: str | None = None
         self._login_lock = threading.Lock()
@@ -394,16 +307,26 @@ class HttpPortal:
         """Stream the dossiers of `agency` open at some moment of [start, end], page by page."""
         check_window(start, end)
         stats = stats if stats is not None else FetchStats()
-        pages = self._pages(agency, start, end, stats)
-        return check_records(merge_pages(pages, stats), agency, stats)
+        guard = PageGuard(agency, self.page_size, self.max_pages)
+        return self._checked(agency, guard, stats, self._pages(agency, start, end, guard, stats))
+
+    def _checked(
+        self, agency: str, guard: PageGuard, stats: FetchStats, pages: Iterator[list[Any]]
+    ) -> Iterator[Dossier | RejectedRecord]:
+        """Validate the merged pages, then check the count against the declared total."""
+        try:
+            yield from check_records(merge_pages(pages, stats), agency, stats)
+            guard.finish()
+        except PagingError as error:
+            raise self._bad(str(error)) from None
 
     # -- paging ------------------------------------------------------------------------
 
-    def _pages(self, agency: str, start: str, end: str, stats: FetchStats) -> Iterator[list[Any]]:
+    def _pages(
+        self, agency: str, start: str, end: str, guard: PageGuard, stats: FetchStats
+    ) -> Iterator[list[Any]]:
         """Yield the non-empty pages of LayDanhSachHoSo until one comes back empty."""
         index = 1
-        size = self.page_size
-        previous: tuple[str, str, int] | None = None
         while True:
             body = self._call(
                 SERVICE_DOSSIERS,
@@ -412,7 +335,7 @@ class HttpPortal:
                 tungay=start,
                 denngay=end,
                 pageIndex=index,
-                pageSize=size,
+                pageSize=guard.page_size,
             )
             stats.pages += 1
             data = body.get("data")
@@ -422,22 +345,7 @@ class HttpPortal:
                 raise self._bad(f"page {index} of {agency}: data is not a list")
             if not data:
                 return
-            answered = body.get("pageSize")
-            if isinstance(answered, int) and not isinstance(answered, bool) and answered >= 1:
-                # Later pages are asked with the size the server used, so that pageIndex
-                # keeps meaning the same offsets.
-                if index == 1:
-                    size = answered
-                elif answered != size:
-                    raise self._bad(
-                        f"page {index} of {agency}: pageSize changed from {size} to {answered}"
-                    )
-            signature = (record_code(data[0]), record_code(data[-1]), len(data))
-            if signature == previous:
-                raise self._bad(
-                    f"page {index} of {agency} repeats page {index - 1}: is pageIndex ignored?"
-                )
-            previous = signature
+            guard.check(index, data, body)  # raises PagingError: ends the fetch
             yield data
             index += 1
 
@@ -504,9 +412,18 @@ class HttpPortal:
             nonlocal last_non_json
             stats.requests += 1
             try:
-                response = self._http.post(
-                    url, data=data, timeout=self.timeout, verify=self._verify
+                response, content = self._http.post_within(
+                    url,
+                    deadline=self.deadline,
+                    max_bytes=self.max_page_bytes,
+                    data=data,
+                    timeout=self.timeout,
+                    verify=self._verify,
                 )
+            except DeadlineExceeded as error:
+                raise _TransientFailure(f"{error} (portal.deadline_seconds)") from None
+            except ResponseTooLarge as error:
+                raise PortalBadResponse(url, service, f"{error} (portal.max_page_bytes)") from None
             except requests.RequestException as error:
                 if not is_transient(error):
                     raise PortalUnavailable(url, service, _describe(error), 1) from None
@@ -517,23 +434,23 @@ class HttpPortal:
             if response.status_code != 200:
                 raise PortalServiceError(
                     service,
-                    f"HTTP {response.status_code} from {url}: {_snippet(response.content)}",
+                    f"HTTP {response.status_code} from {url}: {_snippet(content)}",
                     str(response.status_code),
                 )
             try:
-                body = orjson.loads(response.content)
+                body = orjson.loads(content)
             except orjson.JSONDecodeError:
                 body = None
             if isinstance(body, dict):
                 return body
-            if last_non_json == response.content:
+            if last_non_json == content:
                 raise PortalBadResponse(
                     url,
                     service,
                     "HTTP 200 with a body that is not a JSON object, twice in a row: "
-                    + _snippet(response.content),
+                    + _snippet(content),
                 )
-            last_non_json = response.content
+            last_non_json = content
             raise _TransientFailure("HTTP 200 with a body that is not a JSON object")
 
         def log_retry(state: RetryCallState) -> None:

@@ -8,8 +8,10 @@ build datetime objects.
 from __future__ import annotations
 
 import calendar
+import re
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 NOT_SET = ""
@@ -75,6 +77,8 @@ class Dossier:
     paid_online: bool = False  # DuocThanhToanTrucTuyen
     digitised: bool = False  # HoSoCoThanhPhanSoHoa
     updated: str = NOT_SET  # NgayCapNhat
+    # How many of its texts held code points XML cannot carry or were not NFC (see clean_text).
+    text_cleaned: int = field(default=0, compare=False, repr=False)
 
 
 # A frozen dataclass sets each field through object.__setattr__, which costs a third of
@@ -111,11 +115,27 @@ class InvalidDossier(ValueError):
         return (type(self), (self.code, self.reason))
 
 
+# Code points an XML 1.0 document cannot hold (the .docx and .xlsx are XML): C0 controls but
+# tab and line breaks, surrogates (a lone one is what a broken UTF-16 source leaves), U+FFFE/F.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> tuple[str, bool]:
+    """Return `value` in NFC without XML-illegal code points, and whether anything changed."""
+    if value.isascii() and value.isprintable():
+        return value, False  # the common case, checked in C
+    cleaned = _XML_ILLEGAL.sub("", value)
+    if not unicodedata.is_normalized("NFC", cleaned):
+        cleaned = unicodedata.normalize("NFC", cleaned)
+    return cleaned, cleaned != value
+
+
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 # A time is checked by looking up its parts in small sets of every valid value (about 1 MB in
 # all) instead of converting five numbers: it runs for every time of every record read.
-_YEARS = frozenset(f"{year:04d}" for year in range(10000))
+# Years 1900-2999: a year 0000 (a default of some databases) or 9999 is no dossier's time.
+_YEARS = frozenset(f"{year:04d}" for year in range(1900, 3000))
 _MONTH_DAY_HOURS = frozenset(
     f"{month:02d}{day:02d}{hour:02d}"
     for month in range(1, 13)
@@ -186,12 +206,19 @@ def parse_dossier(raw: Any) -> Dossier:
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidDossier("", f"record is a {type(raw).__name__}, not an object")
     get = raw.get
+    cleaned = 0
     code_value = get("MaHoSo")
     code = code_value.strip() if isinstance(code_value, str) else ""
+    if code and not (code.isascii() and code.isprintable()):
+        code, changed = clean_text(code)
+        cleaned += changed
     if not code:
         raise InvalidDossier("", "MaHoSo is missing")
     agency = get("MaDonVi")
     agency = (agency if type(agency) is str else _text(raw, "MaDonVi")).strip()
+    if not (agency.isascii() and agency.isprintable()):
+        agency, changed = clean_text(agency)
+        cleaned += changed
     if not agency:
         raise InvalidDossier(code, "MaDonVi is missing")
     received = get("NgayTiepNhan")
@@ -224,8 +251,10 @@ def parse_dossier(raw: Any) -> Dossier:
     if link:
         if not isinstance(link, Mapping):
             raise InvalidDossier(code, "LienThong is not an object")
+        to_agency, changed = clean_text(_text(link, "MaDonViNhan").strip())
+        cleaned += changed
         forwarding = Forwarding(
-            to_agency=_text(link, "MaDonViNhan").strip(),
+            to_agency=to_agency,
             sent=_time(link, "NgayGui", code, within="LienThong"),
             due=_time(link, "NgayHenTra", code, within="LienThong"),
             finished=_time(link, "NgayKetThucXuLy", code, within="LienThong"),
@@ -260,6 +289,12 @@ def parse_dossier(raw: Any) -> Dossier:
     field_name = get("TenLinhVuc")
     if type(field_name) is not str:
         field_name = _text(raw, "TenLinhVuc")
+    texts = [procedure_code, procedure_name, field_code, field_name]
+    for position, text in enumerate(texts):
+        if not (text.isascii() and text.isprintable()):
+            texts[position], changed = clean_text(text)
+            cleaned += changed
+    procedure_code, procedure_name, field_code, field_name = texts
     due = get("NgayHenTra")
     if due is None or due == "":
         due = NOT_SET
@@ -314,4 +349,5 @@ def parse_dossier(raw: Any) -> Dossier:
         paid_online,
         digitised,
         updated,
+        cleaned,
     )

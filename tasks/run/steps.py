@@ -80,7 +80,7 @@ def figures_from_portal(
     stats = FetchStats()
     records = portal.iter_dossiers(agency, period.start_stamp, period.end_stamp, stats)
     report = compute_figures(records, period, agency, vpubnd_agency)
-    report = report.with_duplicates_merged(stats.duplicates_merged)
+    report = report.with_duplicates_merged(stats.duplicates_merged, stats.text_cleaned)
     quality = report.data_quality
     for rejected in quality.rejected:
         logger.warning(

@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
-
+from tasks.settings.addresses import address_problem
 from tasks.settings.environment import Overrides
 from tasks.settings.keys import UnsafeName, is_reserved, safe_key
 from tasks.settings.messages import dotted
@@ -108,10 +107,9 @@ def _in_domains(address: str, domains: list[str]) -> bool:
 
 
 def _address_problem(address: str, domains: list[str]) -> str | None:
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as error:
-        return f"{address!r} is not an e-mail address ({error})"
+    problem = address_problem(address)  # the rule delivery applies too
+    if problem is not None:
+        return problem
     if domains and not _in_domains(address, domains):
         return f"{address!r} is outside the allowed domains ({', '.join(domains)})"
     return None

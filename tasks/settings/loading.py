@@ -162,8 +162,31 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+# A configuration file is a few kilobytes; these bounds keep a wrong or hostile file (a
+# "billion laughs" of nested aliases) from taking the machine's memory.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_ALIASES = 20
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key repeated in one mapping (PyYAML silently keeps the last)."""
+    """SafeLoader that refuses a repeated key (PyYAML keeps the last) and many aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose the next node, counting aliases (`*name`) and refusing too many."""
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"more than {MAX_ALIASES} aliases (*name): write the values out",
+                    self.peek_event().start_mark,
+                )
+        return super().compose_node(parent, index)
 
 
 def _construct_unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -192,7 +215,14 @@ _StrictLoader.add_constructor(
 def _read_yaml(path: Path, shown: str, problems: list[str]) -> dict[str, Any] | None:
     """Return the file's top-level mapping ({} when empty), or None after adding a problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            content = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(content) > MAX_CONFIG_BYTES:
+            problems.append(
+                f"{shown}: larger than {MAX_CONFIG_BYTES // 1024} KiB: not a configuration file"
+            )
+            return None
+        text = content.decode("utf-8")
     except FileNotFoundError:
         problems.append(f"{shown}: file not found")
         return None

@@ -58,10 +58,16 @@ class PortalSettings(StrictModel):
 
     base_url: str = EMBEDDED
     scenario: str = "portal_sim/scenarios/demo.yaml"
-    timeout_seconds: float = 30.0
+    # Each socket read waits up to timeout_seconds; a whole request (connecting, headers, body)
+    # up to deadline_seconds, however the server trickles its answer.
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    deadline_seconds: float = Field(default=120.0, gt=0)
     page_size: int = Field(default=500, ge=1, le=1000)
+    max_page_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_pages: int = Field(default=2000, ge=1)  # per agency and period
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = 0.5
+    # A CA bundle (PEM) trusted instead of certifi's authorities; REQUESTS_CA_BUNDLE is ignored.
     ca_bundle: str | None = None
 
 
@@ -72,7 +78,12 @@ class SmtpSettings(StrictModel):
     port: int = 0
     security: Literal["none", "starttls", "ssl"] = "none"
     user: str | None = None
-    timeout_seconds: float = 30.0
+    # Each reply waits up to timeout_seconds; a whole session (connect to QUIT) up to
+    # deadline_seconds, however slowly the server answers.
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    deadline_seconds: float = Field(default=300.0, gt=0)
+    # Recipients per transaction (RFC 5321 requires servers to take at least 100).
+    max_recipients_per_message: int = Field(default=50, ge=1)
     sender_name: str = "Báo cáo TTHC"
     sender_address: str = "bao-cao-tthc@demo.gov.vn"
     max_attachment_bytes: int = 10 * 1024 * 1024
@@ -100,6 +111,8 @@ class RunnerSettings(StrictModel):
     # server has no retries of its own: these are the only ones.
     portal_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [10, 60]
     mail_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = [30, 120]
+    # A run still going after this long ends Failed, naming what it waited for.
+    run_deadline_seconds: float = Field(default=4 * 3600, gt=0)
 
 
 class ExplicitEnvironment(BaseSettings):

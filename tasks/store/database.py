@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import URL
 
 from tasks.figures.engine import (
     FiguresReport,
@@ -38,6 +39,7 @@ from tasks.store.tables import (
     DeliveryRow,
     DocumentRow,
     FiguresRow,
+    MessageIdRow,
     MigrationStep,
     StorageError,
 )
@@ -119,7 +121,9 @@ class DeliveryRecord:
 
 def default_database_url(output_dir: Path) -> str:
     """Return the URL of the default run database: <output_dir>/tthc-report.sqlite."""
-    return f"sqlite:///{(output_dir / DATABASE_FILE).absolute()}"
+    # URL.create escapes the path as data: a folder named "odd#dir?mode=ro" stays a folder.
+    path = str((output_dir / DATABASE_FILE).absolute())
+    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
 
 
 # Parts of an Office package that change on every save (creation/modification times) and
@@ -400,6 +404,43 @@ class RunStore:
         with self._transaction() as session:
             result = session.execute(query.values(claimant=None, claimed_at=None, expires_at=None))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def message_id_for(
+        self,
+        period: Period,
+        department_key: str,
+        document_hash: str,
+        revision: int,
+        new_id: Callable[[], str],
+    ) -> str:
+        """Return the Message-ID of this delivery, making it with `new_id` and keeping it if new."""
+        query = (
+            select(MessageIdRow.message_id)
+            .where(
+                MessageIdRow.period_key == period.key,
+                MessageIdRow.department_key == department_key,
+                MessageIdRow.document_hash == document_hash,
+                MessageIdRow.revision == revision,
+            )
+            .order_by(MessageIdRow.id)
+            .limit(1)
+        )
+        with self._transaction() as session:
+            known = session.scalars(query).first()
+            if known is not None:
+                return known
+            made = new_id()
+            session.add(
+                MessageIdRow(
+                    period_key=period.key,
+                    department_key=department_key,
+                    document_hash=document_hash,
+                    revision=revision,
+                    message_id=made,
+                    created_at=self._now(),
+                )
+            )
+        return made
 
     def delivered_hash(self, period: Period, department_key: str, recipient: str) -> str | None:
         """Return the document hash last delivered to `recipient`, or None if nothing was."""

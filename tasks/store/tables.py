@@ -14,7 +14,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StorageError(RuntimeError):
@@ -101,12 +101,35 @@ class DeliveryClaimRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class MessageIdRow(Base):
+    """The Message-ID of one delivery (period, department, document set, revision) (version 3).
+
+    Written before the first attempt sends anything, so every attempt of that delivery, a
+    re-run after a crash included, sends under the same Message-ID.
+    """
+
+    __tablename__ = "message_ids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), index=True)
+    department_key: Mapped[str] = mapped_column(String(64), index=True)
+    document_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 def _add_delivery_claims(connection: Connection) -> None:
     """Version 2: the delivery claims, so that two runs never send the same copy at once."""
     DeliveryClaimRow.__table__.create(connection, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _add_message_ids(connection: Connection) -> None:
+    """Version 3: the Message-ID of each delivery, kept before its first attempt."""
+    MessageIdRow.__table__.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+
+
 # A migration step upgrades the schema from version N-1 to N (the key). Version 1 is the
 # first release's schema; add steps here, and raise SCHEMA_VERSION with them.
 MigrationStep = Callable[[Connection], None]
-MIGRATIONS: dict[int, MigrationStep] = {2: _add_delivery_claims}
+MIGRATIONS: dict[int, MigrationStep] = {2: _add_delivery_claims, 3: _add_message_ids}

@@ -99,6 +99,7 @@ class ScenarioRow:
     lost: int
     duplicated: int
     figures_equal: bool | None
+    seconds: float | None = None  # from the start of the faulty run to its end
 
 
 _ROWS: list[ScenarioRow] = []
@@ -108,7 +109,13 @@ class ScenarioLog:
     """Collects what each scenario did, for the table printed at the end of the session."""
 
     def fault(
-        self, name: str, outcome: str, province: Province, *, figures_equal: bool | None
+        self,
+        name: str,
+        outcome: str,
+        province: Province,
+        *,
+        figures_equal: bool | None,
+        seconds: float | None = None,
     ) -> None:
         """Record a fault scenario from the province's mail server and configuration."""
         received = province.received()
@@ -123,12 +130,15 @@ class ScenarioLog:
                 lost=len(set(expected) - set(received)),
                 duplicated=sum(n - 1 for n in received.values() if n > 1),
                 figures_equal=figures_equal,
+                seconds=seconds,
             )
         )
 
-    def bad_input(self, name: str, outcome: str, received: int) -> None:
+    def bad_input(
+        self, name: str, outcome: str, received: int, *, seconds: float | None = None
+    ) -> None:
         """Record a bad input: nothing may be sent."""
-        _ROWS.append(ScenarioRow("bad input", name, outcome, 0, received, 0, 0, None))
+        _ROWS.append(ScenarioRow("bad input", name, outcome, 0, received, 0, 0, None, seconds))
 
 
 @pytest.fixture
@@ -143,13 +153,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     write = terminalreporter.write_line
     write("")
-    write("| kind | scenario | outcome | messages expected | received | figures equal |")
-    write("|---|---|---|---|---|---|")
+    write(
+        "| kind | scenario | outcome | time to end | messages expected | received "
+        "| lost / duplicated | figures equal |"
+    )
+    write("|---|---|---|---|---|---|---|---|")
     for row in _ROWS:
         equal = "-" if row.figures_equal is None else ("yes" if row.figures_equal else "NO")
+        took = "-" if row.seconds is None else f"{row.seconds:.1f} s"
         write(
-            f"| {row.kind} | {row.name} | {row.outcome} | {row.expected} | {row.received} "
-            f"| {equal} |"
+            f"| {row.kind} | {row.name} | {row.outcome} | {took} | {row.expected} "
+            f"| {row.received} | {row.lost} / {row.duplicated} | {equal} |"
         )
     faults = [r for r in _ROWS if r.kind == "fault"]
     bad = [r for r in _ROWS if r.kind == "bad input"]

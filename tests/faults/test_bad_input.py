@@ -34,7 +34,25 @@ def _replace(old: str, new: str) -> Edit:
 
 
 # name: (file, edit, the problem's text as check-config prints it, a regular expression)
+LAUGHS = "\n".join(
+    [
+        'lol0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        *(f"lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 10)),
+    ]
+)
+
 BAD_CONFIGURATIONS: dict[str, tuple[str, Edit, str]] = {
+    "a billion laughs (nested YAML aliases)": (
+        "settings.yaml",
+        lambda text: text + "\n" + LAUGHS + "\n",
+        r"settings\.yaml: line \d+, column \d+: invalid YAML: more than 20 aliases",
+    ),
+    "an internationalised address": (
+        "recipients.yaml",
+        _replace("vanthu.stp@demo.gov.vn", "vanthu@sở-tp.demo.gov.vn"),
+        r"recipients\.yaml: departments\.STP\.to\[0\]: 'vanthu@sở-tp\.demo\.gov\.vn' holds "
+        "letters other than ASCII",
+    ),
     "YAML that does not parse": (
         "settings.yaml",
         _replace("province: Tỉnh Demo", "province: [Tỉnh Demo"),

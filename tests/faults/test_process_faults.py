@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from standins.smtp_server import ReceivedMessage
 from tasks.store.database import DATABASE_FILE, SCHEMA_VERSION, RunStore
 from tasks.store.run_lock import lock_path
 from tests.faults.conftest import ScenarioLog
@@ -228,6 +229,50 @@ def test_killed_while_delivering_then_rerun(
         f"{len(delivered_before)} copies sent before the kill; re-run sent only the rest",
         province,
         figures_equal=True,
+    )
+
+
+def test_killed_after_the_server_has_a_message_before_its_250_then_rerun(
+    province: Province, prefect_api: str, baseline: Baseline, scenario_log: ScenarioLog
+) -> None:
+    log = province.root / "send.log"
+    process = start_send(province, prefect_api, log)
+    killed = threading.Event()
+
+    def kill_at_the_worst_point(_: ReceivedMessage) -> None:
+        # The server has the message; the sender has neither its "250" nor a ledger row.
+        if not killed.is_set():
+            killed.set()
+            kill(process)
+
+    province.smtp.on_stored = kill_at_the_worst_point
+    try:
+        wait_for(killed.is_set, "the first message stored", process, log)
+    finally:
+        if process.poll() is None:
+            kill(process)
+        province.smtp.on_stored = None
+    [first] = province.smtp.received
+
+    started = time.monotonic()
+    state = province.run()
+    took = time.monotonic() - started
+
+    assert state.is_completed(), state.message
+    again = [m for m in province.smtp.received[1:] if m.envelope_to == first.envelope_to]
+    assert [str(m.message["Message-ID"]) for m in again] == [str(first.message["Message-ID"])]
+    received = province.received()
+    assert set(received) == set(province.expected())  # nobody lost
+    assert {pair for pair, n in received.items() if n > 1} == {
+        (str(first.message["X-Tthc-Department"]), address) for address in first.envelope_to
+    }
+    assert differences(province, baseline, data_note_may_differ=False) == []
+    scenario_log.fault(
+        "process killed after the server stored a message, before its 250, then re-run",
+        "that one message sent again, with the same Message-ID (documented); the rest once",
+        province,
+        figures_equal=True,
+        seconds=took,
     )
 
 

@@ -101,7 +101,8 @@ def test_unknown_variable_in_lower_case_is_named_as_written() -> None:
     assert problems == [
         "tthc_smtp__hostname: environment override of unknown setting 'smtp.hostname'; "
         "did you mean 'host'? (allowed: host, port, security, user, timeout_seconds, "
-        "sender_name, sender_address, max_attachment_bytes, ca_bundle)"
+        "deadline_seconds, max_recipients_per_message, sender_name, sender_address, "
+        "max_attachment_bytes, ca_bundle)"
     ]
 
 

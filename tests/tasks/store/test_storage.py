@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from tasks.figures.engine import DataQuality, FiguresReport
 from tasks.figures.periods import Period
 from tasks.store.database import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     RunStore,
     StorageError,
@@ -401,3 +402,29 @@ def test_claims_from_many_threads_give_the_copy_to_one(database_url: str) -> Non
             thread.join(timeout=60)
     assert errors == []
     assert sorted(answers) == ["busy"] * 7 + ["claimed"]
+
+
+def test_a_version_1_database_gains_the_message_ids_table(tmp_path: Path) -> None:
+    url = default_database_url(tmp_path)
+    with RunStore(url, migrations={}, schema_version=1) as store:
+        store.record_figures("SKHCN", report(MAY))
+    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
+        connection.execute("drop table message_ids")  # as version 1 made it
+
+    with RunStore(url) as store:
+        made = store.message_id_for(MAY, "SKHCN", "hash", 1, lambda: "<first@demo.gov.vn>")
+        again = store.message_id_for(MAY, "SKHCN", "hash", 1, lambda: "<second@demo.gov.vn>")
+        other = store.message_id_for(MAY, "SKHCN", "hash", 2, lambda: "<third@demo.gov.vn>")
+        assert store.schema_version() == SCHEMA_VERSION
+
+    assert (made, again, other) == ("<first@demo.gov.vn>",) * 2 + ("<third@demo.gov.vn>",)
+
+
+@pytest.mark.parametrize("name", ["odd#dir?mode=ro", "per%20cent", "sp ace&x=1"])
+def test_any_output_folder_holds_the_database_it_names(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / name
+    with RunStore(default_database_url(folder)) as store:
+        store.record_figures("SKHCN", report(MAY))
+
+    assert (folder / "tthc-report.sqlite").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -1,0 +1,74 @@
+"""Processes a command starts for itself end with it, however it ends (`kill -9` included).
+
+The demo's temporary Prefect API server is a uvicorn process that prefect_test_harness starts
+and stops; a demo killed before it stops the server would leave it running (about 225 MB).
+`end_with_this_process` starts a small reaper beside such a process: it watches this process
+and, once this one is gone, ends the other (SIGTERM, then SIGKILL). The chart workers end
+with their parent on their own (tasks/documents/charts.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.testing.utilities import prefect_test_harness
+
+__all__ = ["end_with_this_process", "temporary_prefect_api"]
+
+# Runs in its own interpreter: watch the parent, end the child when the parent is gone, and
+# end itself when the child is gone first (the usual, orderly stop).
+_REAPER = """
+import os, signal, sys, time
+parent, child = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+while os.getppid() == parent:
+    if not alive(child):
+        sys.exit(0)
+    time.sleep(0.2)
+for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+    try:
+        os.kill(child, sig)
+    except ProcessLookupError:
+        sys.exit(0)
+    end = time.monotonic() + wait
+    while time.monotonic() < end and alive(child):
+        time.sleep(0.1)
+"""
+
+
+@contextmanager
+def end_with_this_process(pid: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Make process `pid` end when this process ends, for the block (and after a crash)."""
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", _REAPER, str(os.getpid()), str(pid)],
+        stdin=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    try:
+        yield reaper
+    finally:
+        reaper.terminate()
+        reaper.wait(timeout=10)
+
+
+@contextmanager
+def temporary_prefect_api(startup_timeout: int = 120) -> Iterator[None]:
+    """Run the block against a temporary Prefect API server that cannot outlive this process."""
+    with prefect_test_harness(server_startup_timeout=startup_timeout):
+        server = SubprocessASGIServer._instances.get(None)
+        process = getattr(server, "server_process", None)
+        if process is None:  # another Prefect release: the harness's server is elsewhere
+            yield
+            return
+        with end_with_this_process(process.pid):
+            yield
