@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
 
 from tasks.figures.engine import (
     FiguresReport,

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 from tasks.figures.engine import DataQuality, FiguresReport
 from tasks.figures.periods import Period
 from tasks.store.database import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     RunStore,
     StorageError,
