@@ -92,6 +92,7 @@ def test_a_new_database_gets_every_table(database_url: str) -> None:
         "documents",
         "deliveries",
         "delivery_claims",
+        "message_ids",
         "schema_version",
     }
 
@@ -261,10 +262,11 @@ def test_a_version_1_database_gets_the_claims_table(database_url: str) -> None:
             outcome="sent",
         )  # fmt: skip
     execute(database_url, "drop table delivery_claims")
+    execute(database_url, "drop table message_ids")
     execute(database_url, "update schema_version set version = 1")
 
     with RunStore(database_url) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         claim = store.claim_delivery(
             MAY, "SKHCN", "a@demo.gov.vn", document_hash="h1", claimant="me", lease_seconds=60
         )
