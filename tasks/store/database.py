@@ -46,7 +46,7 @@ from tasks.figures.engine import (
 from tasks.figures.periods import Period
 
 DATABASE_FILE = "tthc-report.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DocumentKind = Literal["docx", "xlsx", "pdf", "summary"]
 DeliveryOutcomeKind = Literal["sent", "failed", "refused"]
@@ -56,7 +56,7 @@ DELIVERY_OUTCOMES: tuple[str, ...] = ("sent", "failed", "refused")
 # A migration step upgrades the schema from version N-1 to N (the key). Version 1 is the
 # baseline that create_all builds; add steps here, and raise SCHEMA_VERSION with them.
 MigrationStep = Callable[[Connection], None]
-MIGRATIONS: dict[int, MigrationStep] = {}
+MIGRATIONS: dict[int, MigrationStep] = {2: lambda _: None}  # 2: national_index, by create_all
 
 
 class StorageError(RuntimeError):
@@ -122,6 +122,15 @@ class DeliveryRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class NationalIndexRow(Base):
+    """One fetch of the national index (Bộ chỉ số 766) of a period: values move, each is kept."""
+
+    __tablename__ = "national_index"
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    index: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,18 @@ class RunStore:
         with self._engine.connect() as connection:
             version = _read_version(connection)
         return version or 0
+
+    def record_national_index(self, period: str, index: dict[str, Any]) -> None:
+        """Append one fetch of the national index of a period, stamped with its time (UTC)."""
+        with self._transaction() as session:
+            session.add(NationalIndexRow(period_key=period, fetched_at=self._now(), index=index))
+
+    def latest_national_index(self, period_key: str) -> tuple[datetime, dict[str, Any]] | None:
+        """Return the last fetch of the national index of a period, with its time, or None."""
+        query = select(NationalIndexRow).where(NationalIndexRow.period_key == period_key)
+        with self._transaction() as session:
+            row = session.scalars(query.order_by(NationalIndexRow.fetched_at.desc())).first()
+            return None if row is None else (row.fetched_at, dict(row.index))
 
     # -- figures -------------------------------------------------------------------------------
 

@@ -200,13 +200,15 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     RunStore(url).close()
     with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
         connection.execute("update schema_version set version = 7")
-    with pytest.raises(StorageError, match="schema version 7, newer than this program's 1"):
+    with pytest.raises(
+        StorageError, match=f"schema version 7, newer than this program's {SCHEMA_VERSION}"
+    ):
         RunStore(url)
 
 
 def test_migration_steps_upgrade_an_older_database(tmp_path: Path) -> None:
     url = default_database_url(tmp_path)
-    with RunStore(url) as store:
+    with RunStore(url, migrations={}, schema_version=1) as store:
         store.record_figures("SKHCN", report(MAY))
 
     def add_note_column(connection: Connection) -> None:
@@ -222,3 +224,31 @@ def test_migration_steps_upgrade_an_older_database(tmp_path: Path) -> None:
     assert "note" in columns
     with pytest.raises(StorageError, match="no migration step to schema version 3"):
         RunStore(url, migrations={}, schema_version=3)
+
+
+def test_every_fetch_of_the_national_index_is_kept_with_its_time(store: RunStore) -> None:
+    store.record_national_index("2024-05", {"period": "2024-05", "units": [1]})
+    store.record_national_index("2024-05", {"period": "2024-05", "units": [2]})
+    store.record_national_index("2024-04", {"period": "2024-04", "units": []})
+
+    latest = store.latest_national_index("2024-05")
+
+    assert latest is not None
+    fetched_at, index = latest
+    assert index["units"] == [2]
+    assert fetched_at == datetime(2024, 6, 1, 8, 2)
+    assert store.latest_national_index("2024-03") is None
+
+
+def test_a_version_1_database_gains_the_national_index_table(tmp_path: Path) -> None:
+    url = default_database_url(tmp_path)
+    with RunStore(url, migrations={}, schema_version=1) as store:
+        store.record_figures("SKHCN", report(MAY))
+    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
+        connection.execute("drop table national_index")
+
+    with RunStore(url) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        store.record_national_index("2024-05", {"units": []})
+        assert store.latest_national_index("2024-05") is not None
+        assert store.latest_figures("SKHCN", MAY) is not None
