@@ -27,3 +27,13 @@ def format_percent(rate: float | None) -> str:
     if percent == percent.to_integral_value():
         return f"{int(percent)}%"
     return f"{percent}%".replace(".", ",")
+
+
+def format_score(score: float | None) -> str:
+    """Write a score as served, two decimals at most, with a decimal comma: "19,6", "60"."""
+    if score is None:
+        return "-"
+    value = Decimal(repr(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value:f}".replace(".", ",")

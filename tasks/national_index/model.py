@@ -151,7 +151,7 @@ class NationalIndex:
 
     def to_json(self) -> dict[str, Any]:
         """Return the index as the `index --json` command prints it."""
-        shown: dict[str, Any] = {
+        return {
             "period": self.period_key,
             "root": {
                 "id": self.root.id,
@@ -161,9 +161,10 @@ class NationalIndex:
             },
             "units": [unit.to_json() for unit in self.units],
         }
-        if self.missing:
-            shown["missing_components"] = dict(self.missing)
-        return shown
+
+    def to_record(self) -> dict[str, Any]:
+        """Return what the run database keeps: the printed index and the components missing."""
+        return {**self.to_json(), "missing_components": dict(self.missing)}
 
     def unit(self, code: str) -> UnitScore | None:
         """Return the unit whose departmentCode is `code`, None when the index does not list it."""
@@ -179,7 +180,7 @@ class NationalIndex:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NationalIndex:
-        """Read back what `to_json` wrote (the run database keeps it so)."""
+        """Read back what `to_json` or `to_record` wrote."""
         root = data["root"]
         units = tuple(
             UnitScore(
