@@ -30,12 +30,15 @@ from flows.steps import (
     compute_department_figures,
     deliver_centre_documents,
     deliver_department_documents,
+    fetch_national_index,
     render_centre_documents,
     render_department_documents,
     retried,
 )
-from tasks.delivery.messages import Sender, build_failure_alert
+from tasks.delivery.messages import Sender, build_failure_alert, build_index_notice
 from tasks.figures.periods import Period
+from tasks.national_index.standing import IndexFetch
+from tasks.run import steps
 from tasks.run.plan import (
     Failure,
     RunPlan,
@@ -157,6 +160,9 @@ def monthly_report(
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)
+        if summary.index_notes:
+            # Told, never failed for: the reports went out without the index, or with it.
+            _notify_index(live, target, summary.index_notes)
         if summary.failures:
             _alert(live, target, summary.failures)
             raise RunFailed(summary.failure_message())
@@ -187,6 +193,26 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
         logger.error("the operators' alert was not sent: %s", sent.error or "no recipient took it")
 
 
+def _notify_index(config: AppConfig, period: Period, notes: list[str]) -> None:
+    """Send the operators one e-mail on the national index: unavailable, or not matching ours."""
+    operators = config.settings.operators
+    if not operators:
+        return
+    try:
+        notice = build_index_notice(
+            period, notes, operators, Sender.from_settings(config.settings.smtp)
+        )
+        sent = open_mailer(config, dry_run=False, period_key=period.key).send(notice)
+    except Exception as error:  # a notice must never fail the run it is about
+        logger.error("the operators' national index notice was not sent: %s", error)
+        return
+    if sent.error or not sent.delivered:
+        logger.error(
+            "the operators' national index notice was not sent: %s",
+            sent.error or "no recipient took it",
+        )
+
+
 def _as_is(value: Any) -> Any:
     return value
 
@@ -205,11 +231,13 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     settings = shield(config)
     period_key = plan.period.key
     keys = plan.keys
+    index: PrefectFuture[IndexFetch] = fetch_national_index.submit(settings, period_key)
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
         k: compute.submit(settings, k, period_key) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
-        k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
+        k: render_department_documents.submit(settings, k, shield(figures[k]), shield(index))
+        for k in keys
     }
     deliveries: dict[str, PrefectFuture[Any]] = {
         k: deliver.submit(
@@ -222,7 +250,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         )
         for k in keys
     }
-    pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
+    pending: list[PrefectFuture[Any]] = [index, *figures.values(), *documents.values()]
     wait([*pending, *deliveries.values()])
 
     summary = RunSummary(period_key, plan.dry_run)
@@ -244,6 +272,14 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         if deliveries[key].state.is_completed():
             result.delivery = deliveries[key].result()
         summary.departments.append(result)
+    summary.index = (
+        index.result()
+        if index.state.is_completed()
+        else IndexFetch(period_key, problem=_error_text(index))
+    )
+    summary.index_notes, summary.index_checks = steps.index_checks(
+        config, summary.index, {r.key: r.report for r in summary.departments}
+    )
 
     decision = decide_centre(plan, {r.key: r.report for r in summary.departments})
     if decision.target is None:
@@ -251,7 +287,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period_key, shield(decision.rows)
+        settings, period_key, shield(decision.rows), shield(summary.index)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,
