@@ -136,6 +136,7 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
         )
     assert sorted(run.name for run in task_runs) == [
         "báo cáo SYT 2024-01",
+        "bộ chỉ số 766 2024-01",
         "gửi SYT 2024-01",
         "số liệu SYT 2024-01",
     ]
@@ -148,8 +149,11 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
     assert row["Đã gửi"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
     assert row["Kết quả"] == "hoàn thành"
-    markdown = str(by_type["markdown"].data)
+    by_key = {artifact.key: artifact for artifact in artifacts}
+    markdown = str(by_key["bao-cao-tthc-2024-01-tom-tat"].data)
     assert "# Báo cáo TTHC tháng 1/2024" in markdown
+    index = str(by_key["bao-cao-tthc-2024-01-bo-chi-so-766"].data)
+    assert "| SYT | H99.17 | 102/97/5 | 102/97/5 | khớp |" in index
     assert f"Thư đã gửi: 0; bỏ qua (người nhận đã có bản này): {len(syt.delivery.skipped)}" in (
         markdown
     )
