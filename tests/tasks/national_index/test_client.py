@@ -159,7 +159,12 @@ def test_every_fetch_has_a_total_deadline(replay: Replay) -> None:
     reader = EvaluationClient(
         replay.url, sleep=lambda _: None, clock=clock, deadline=5.0, pause_min=0, pause_max=0
     )
-    with reader, pytest.raises(IndexUnavailable, match="service-results: no answer within the deadline of 5s"):
+    with (
+        reader,
+        pytest.raises(
+            IndexUnavailable, match="service-results: no answer within the deadline of 5s"
+        ),
+    ):
         reader.fetch(Period.month(2026, 2), GIA_LAI_ROOT)
 
 
