@@ -69,7 +69,8 @@ class EvaluationSimulator:
     """The evaluation API over HTTP on loopback, from a DossierStore; use as a context manager.
 
     `failing` holds endpoint names that answer HTTP 503 (tests make the API "down" with it);
-    `stats` counts requests per endpoint.
+    `progress_offsets` adds, per departmentCode, dossiers on time to the progress counts (tests
+    make the index disagree with the report with it); `stats` counts requests per endpoint.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class EvaluationSimulator:
         self.province_name = province
         self.root_id = unit_id(self.province_code)
         self.failing: set[str] = set()
+        self.progress_offsets: dict[str, int] = {}
         self.stats: dict[str, int] = {}
         self._last_month = _last_month(scenario)
         self._host = host
@@ -239,6 +241,8 @@ class EvaluationSimulator:
                 item["departmentLevel"] = level
             if component.code == "TDGQ":
                 received, on_time, overdue = _progress(report)
+                offset = self.progress_offsets.get(item["departmentCode"], 0)
+                received, on_time = received + offset, on_time + offset
                 item.update(
                     totalReceived=received,
                     totalOnTime=on_time,

@@ -53,8 +53,10 @@ def session_evaluation(session_simulator: PortalSimulator) -> Iterator[Evaluatio
 def evaluation(session_evaluation: EvaluationSimulator) -> Iterator[EvaluationSimulator]:
     """The national index over the same dossiers, every endpoint answering at the start."""
     session_evaluation.failing = set()
+    session_evaluation.progress_offsets = {}
     yield session_evaluation
     session_evaluation.failing = set()
+    session_evaluation.progress_offsets = {}
 
 
 @pytest.fixture
