@@ -241,6 +241,8 @@ def index_command(
             raise typer.Exit(code=1) from None
     for code, why in index.missing.items():
         typer.echo(f"national index: {code} left out: {why}", err=True)
+    if target.end_date >= datetime.now(ZoneInfo(config.settings.timezone)).date():
+        typer.echo(f"national index: {target.key} is still running: figures to date", err=True)
     if as_json:
         typer.echo(json.dumps(index.to_json(), ensure_ascii=False, indent=2))
         return

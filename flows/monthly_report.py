@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Annotated, Any
@@ -160,12 +160,13 @@ def monthly_report(
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)
-        if summary.index_notes:
-            # Told, never failed for: the reports went out without the index, or with it.
-            _notify_index(live, target, summary.index_notes)
+        # One e-mail per run: the failures with the index's notes, or the notes alone. The
+        # index never fails a run: the reports went out without it, or with it.
         if summary.failures:
-            _alert(live, target, summary.failures)
+            _alert(live, target, summary.failures, summary.index_notes)
             raise RunFailed(summary.failure_message())
+        if summary.index_notes:
+            _notify_index(live, target, summary.index_notes)
     return summary
 
 
@@ -173,7 +174,9 @@ def _month_of(scheduled: datetime, timezone: ZoneInfo) -> Period:
     return Period.month_before(scheduled.astimezone(timezone).date())
 
 
-def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
+def _alert(
+    config: AppConfig, period: Period, failures: list[Failure], index_notes: Sequence[str] = ()
+) -> None:
     """Send the operators one e-mail naming the period and each target that failed."""
     operators = config.settings.operators
     if not operators:
@@ -182,7 +185,11 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
     try:
         with live_config(config) as live:
             alert = build_failure_alert(
-                period, reasons, operators, Sender.from_settings(live.settings.smtp)
+                period,
+                reasons,
+                operators,
+                Sender.from_settings(live.settings.smtp),
+                index_notes=index_notes,
             )
             sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure

@@ -359,10 +359,14 @@ def build_failure_alert(
     operators: Sequence[str],
     sender: Sender,
     *,
+    index_notes: Sequence[str] = (),
     message_id: str | None = None,
     templates_dir: Path | None = None,
 ) -> OutgoingMessage:
-    """Build the operators' alert naming the period and each department that failed, and why."""
+    """Build the operators' alert naming the period and each department that failed, and why.
+
+    `index_notes` are the national index's notes of the same run, told in the same e-mail.
+    """
     if not operators:
         raise NoRecipients("no operator address is configured (settings: operators)")
     if not failures:
@@ -377,6 +381,7 @@ def build_failure_alert(
             (clean_header_text(name), clean_header_text(reason))
             for name, reason in sorted(failures.items())
         ],
+        "index_notes": [clean_header_text(note) for note in index_notes],
         "sender_name": clean_sender.name,
     }
     return OutgoingMessage(

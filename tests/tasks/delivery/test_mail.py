@@ -301,6 +301,20 @@ def test_failure_alert_names_period_departments_and_reasons() -> None:
     assert alert.message_id.endswith("@demo.gov.vn>")
     with pytest.raises(NoRecipients, match="operators"):
         build_failure_alert(MAY, {"x": "y"}, [], SENDER)
+    assert "Bộ chỉ số 766" not in alert.text
+
+
+def test_failure_alert_carries_the_national_index_notes_of_the_same_run() -> None:
+    alert = build_failure_alert(
+        MAY,
+        {"STP": "StorageError: cannot open the run database"},
+        ["van-hanh@demo.gov.vn"],
+        SENDER,
+        index_notes=["Bộ chỉ số 766 kỳ 2024-05 chưa lấy được: HTTP 503"],
+    )
+
+    assert "Đối chiếu với Bộ chỉ số 766 trên Cổng Dịch vụ công quốc gia" in alert.text
+    assert "- Bộ chỉ số 766 kỳ 2024-05 chưa lấy được: HTTP 503" in alert.text
 
 
 def test_index_notice_lists_each_note_for_the_operators() -> None:
