@@ -40,6 +40,8 @@ from tasks.figures.periods import InvalidPeriod, Period
 from tasks.national_index.client import NationalIndexError
 from tasks.portal.client import PortalError
 from tasks.run.plan import (
+    Failure,
+    Step,
     UnknownDepartment,
     decide_centre,
     plan_run,
@@ -279,16 +281,24 @@ def render_command(
     """Write the documents of a period to the output folder, sending nothing."""
     config = load_for_cli(ctx)
     try:
-        plan = plan_run(config, _period(period), department or [])
+        plan = plan_run(config, _reportable_period(config, period), department or [])
     except UnknownDepartment as error:
         raise typer.BadParameter(str(error), param_hint="--department") from None
+    failures: list[Failure] = []
     with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:
         index = national_index(live, store, plan.period)
         reports: dict[str, FiguresReport | None] = {}
         for target in plan.departments:
-            figures = department_figures(live, portal, store, target.key, plan.period)
-            documents = render_department(live, store, figures, index)
-            reports[target.key] = figures.report
+            step: Step = "figures"
+            # One department's failure does not stop the others, as in a run of the flow.
+            try:
+                figures = department_figures(live, portal, store, target.key, plan.period)
+                reports[target.key] = figures.report
+                step = "documents"
+                documents = render_department(live, store, figures, index)
+            except Exception as error:
+                failures.append(Failure(target.key, step, f"{type(error).__name__}: {error}"))
+                continue
             for path in documents.attachments:
                 typer.echo(str(path))
         notes, _ = index_checks(live, index, reports)
@@ -297,10 +307,14 @@ def render_command(
         decision = decide_centre(plan, reports)
         if decision.target is None:
             typer.echo(f"báo cáo tổng hợp chưa lập: {decision.held}")
-            return
-        summary = render_summary(live, store, plan.period, decision.rows, index)
-        for path in summary.attachments:
-            typer.echo(str(path))
+        else:
+            summary = render_summary(live, store, plan.period, decision.rows, index)
+            for path in summary.attachments:
+                typer.echo(str(path))
+    for failure in failures:
+        typer.echo(failure.line(), err=True)
+    if failures:
+        raise typer.Exit(code=1)
 
 
 @app.command("send")

@@ -50,7 +50,7 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
 
 def print_summary(summary: RunSummary, received: MailReceived | None = None) -> None:
     """Print each department's headline figures, its documents and what was sent."""
-    table = Table(title=f"Báo cáo TTHC {summary.period_key}")
+    table = Table(title=f"Báo cáo TTHC {summary.period.key}")
     for header in (
         "Sở",
         "Tiếp nhận",

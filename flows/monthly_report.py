@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +45,7 @@ from tasks.run.plan import (
     Step,
     TargetResult,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -134,8 +134,11 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
+        # The period was the problem: name the month a scheduled run would report.
         _alert(
-            config, _month_of(scheduled, timezone), [Failure("lượt chạy", "figures", str(error))]
+            config,
+            resolve_period("", scheduled, timezone),
+            [Failure("lượt chạy", "run", str(error))],
         )
         raise
     run_logger.info(
@@ -148,15 +151,13 @@ def monthly_report(
         try:
             stack.enter_context(run_lock(config.output_dir, target.key))
         except RunLockUnavailable as error:
-            _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+            _alert(config, target, [Failure("lượt chạy", "run", str(error))])
             raise
         live = stack.enter_context(live_config(config))
         try:
             summary = _run(live, plan)
         except Exception as error:  # a bug or an outside failure no task caught
-            _alert(
-                live, target, [Failure("lượt chạy", "figures", f"{type(error).__name__}: {error}")]
-            )
+            _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)
@@ -168,10 +169,6 @@ def monthly_report(
         if summary.index_notes:
             _notify_index(live, target, summary.index_notes)
     return summary
-
-
-def _month_of(scheduled: datetime, timezone: ZoneInfo) -> Period:
-    return Period.month_before(scheduled.astimezone(timezone).date())
 
 
 def _alert(
@@ -191,7 +188,7 @@ def _alert(
                 Sender.from_settings(live.settings.smtp),
                 index_notes=index_notes,
             )
-            sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+            sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)
         return
@@ -209,7 +206,7 @@ def _notify_index(config: AppConfig, period: Period, notes: list[str]) -> None:
         notice = build_index_notice(
             period, notes, operators, Sender.from_settings(config.settings.smtp)
         )
-        sent = open_mailer(config, dry_run=False, period_key=period.key).send(notice)
+        sent = open_mailer(config, dry_run=False, period=period).send(notice)
     except Exception as error:  # a notice must never fail the run it is about
         logger.error("the operators' national index notice was not sent: %s", error)
         return
@@ -236,11 +233,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     # annotated arguments to the task still wrapped, so the Dask runner goes without.
     shield: Callable[[Any], Any] = opaque if runner.kind == "default" else _as_is
     settings = shield(config)
-    period_key = plan.period.key
+    period = plan.period
     keys = plan.keys
-    index: PrefectFuture[IndexFetch] = fetch_national_index.submit(settings, period_key)
+    index: PrefectFuture[IndexFetch] = fetch_national_index.submit(settings, period)
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
-        k: compute.submit(settings, k, period_key) for k in keys
+        k: compute.submit(settings, k, period) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
         k: render_department_documents.submit(settings, k, shield(figures[k]), shield(index))
@@ -260,7 +257,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     pending: list[PrefectFuture[Any]] = [index, *figures.values(), *documents.values()]
     wait([*pending, *deliveries.values()])
 
-    summary = RunSummary(period_key, plan.dry_run)
+    summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
         key = department.key
         result = TargetResult(department)
@@ -282,7 +279,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     summary.index = (
         index.result()
         if index.state.is_completed()
-        else IndexFetch(period_key, problem=_error_text(index))
+        else IndexFetch(period.key, problem=_error_text(index))
     )
     summary.index_notes, summary.index_checks = steps.index_checks(
         config, summary.index, {r.key: r.report for r in summary.departments}
@@ -294,11 +291,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period_key, shield(decision.rows), shield(summary.index)
+        settings, period, shield(decision.rows), shield(summary.index)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,
-        period_key,
+        period,
         shield(centre_documents),
         shield([report for _, report in decision.rows]),
         plan.dry_run,
@@ -317,17 +314,17 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:
-    """Return the failure of the first step that did not complete, None when all did."""
-    for step, future in futures:
-        if not future.state.is_completed():
-            return Failure(key, step, _error_text(future))
-    return None
+    """Return the target's failure by the plan's rule, from the states of its steps' futures."""
+    return first_failure(key, [(step, _error_text(future)) for step, future in futures])
 
 
-def _error_text(future: PrefectFuture[Any]) -> str:
+def _error_text(future: PrefectFuture[Any]) -> str | None:
+    """Return why the future's task did not complete (one line), None when it did."""
     state = future.state
+    if state.is_completed():
+        return None
     try:
         future.result(raise_on_failure=True)
     except BaseException as error:  # the task's own exception, to name in the summary
-        return f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        return f"{type(error).__name__}: {error}"
     return state.message or state.name or "failed"

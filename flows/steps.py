@@ -66,23 +66,22 @@ def retry_when_mail_transient(_task: Any, _run: TaskRun, state: State[Any]) -> b
 
 @task(
     name="tinh-so-lieu",
-    task_run_name="số liệu {department_key} {period_key}",
+    task_run_name="số liệu {department_key} {period}",
     cache_policy=NO_CACHE,
 )
 def compute_department_figures(
-    config: AppConfig, department_key: str, period_key: str
+    config: AppConfig, department_key: str, period: Period
 ) -> DepartmentFigures:
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
-    period = Period.parse(period_key)
     with open_portal(config) as portal, open_store(config) as store:
         return steps.department_figures(config, portal, store, department_key, period)
 
 
-@task(name="bo-chi-so-766", task_run_name="bộ chỉ số 766 {period_key}", cache_policy=NO_CACHE)
-def fetch_national_index(config: AppConfig, period_key: str) -> IndexFetch:
+@task(name="bo-chi-so-766", task_run_name="bộ chỉ số 766 {period}", cache_policy=NO_CACHE)
+def fetch_national_index(config: AppConfig, period: Period) -> IndexFetch:
     """Fetch and store the national index of the period; an unavailable index is a value."""
     with open_store(config) as store:
-        return steps.national_index(config, store, Period.parse(period_key))
+        return steps.national_index(config, store, period)
 
 
 @task(
@@ -103,7 +102,7 @@ def render_department_documents(
 
 @task(
     name="gui-bao-cao",
-    task_run_name="gửi {department_key} {documents.period_key}",
+    task_run_name="gửi {department_key} {documents.period}",
     cache_policy=NO_CACHE,
 )
 def deliver_department_documents(
@@ -120,29 +119,29 @@ def deliver_department_documents(
     return _deliver(config, target, documents, report.figures, report.rates, dry_run, force_resend)
 
 
-@task(name="tong-hop", task_run_name="tổng hợp {period_key}", cache_policy=NO_CACHE)
+@task(name="tong-hop", task_run_name="tổng hợp {period}", cache_policy=NO_CACHE)
 def render_centre_documents(
     config: AppConfig,
-    period_key: str,
+    period: Period,
     rows: list[tuple[str, FiguresReport]],
     index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
     with open_store(config) as store:
-        return steps.render_summary(config, store, Period.parse(period_key), rows, index)
+        return steps.render_summary(config, store, period, rows, index)
 
 
-@task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period_key}", cache_policy=NO_CACHE)
+@task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period}", cache_policy=NO_CACHE)
 def deliver_centre_documents(
     config: AppConfig,
-    period_key: str,
+    period: Period,
     documents: DocumentSet,
     reports: list[FiguresReport],
     dry_run: bool,
     force_resend: bool,
 ) -> DeliveryOutcome:
     """Send the Centre's summary to the Centre."""
-    del period_key  # in the task run's name
+    del period  # in the task run's name; the documents carry it too
     target = CentreTarget(config.settings.centre_name)
     figures, rates = steps.summary_totals(reports)
     return _deliver(config, target, documents, figures, rates, dry_run, force_resend)
@@ -157,7 +156,7 @@ def _deliver(
     dry_run: bool,
     force_resend: bool,
 ) -> DeliveryOutcome:
-    mailer = open_mailer(config, dry_run=dry_run, period_key=documents.period_key)
+    mailer = open_mailer(config, dry_run=dry_run, period=documents.period)
     with open_store(config) as store:
         outcome = steps.deliver(
             config,

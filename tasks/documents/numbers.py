@@ -29,6 +29,22 @@ def format_percent(rate: float | None) -> str:
     return f"{percent}%".replace(".", ",")
 
 
+def format_decimal(value: float, places: int = 1) -> str:
+    """Write a number with a decimal comma and no trailing ",0": 12.5 -> "12,5", 10.0 -> "10"."""
+    quantum = Decimal(1).scaleb(-places)
+    text = str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def format_size(size: int) -> str:
+    """Write a file size for people: "850 KB", "12,5 MB"."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{format_decimal(size / (1024 * 1024))} MB"
+
+
 def format_score(score: float | None) -> str:
     """Write a score as served, two decimals at most, with a decimal comma: "19,6", "60"."""
     if score is None:

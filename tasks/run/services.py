@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tasks.delivery.mailers import EmlDirectoryMailer, YagmailMailer
 from tasks.delivery.messages import Mailer
+from tasks.figures.periods import Period
 from tasks.national_index.client import EvaluationClient
 from tasks.portal.client import HttpPortal
 from tasks.settings.models import EMBEDDED, OFF, AppConfig
@@ -25,9 +26,9 @@ def mail_folder(config: AppConfig) -> Path:
     return config.output_dir / "mail"
 
 
-def dry_run_folder(config: AppConfig, period_key: str) -> Path:
+def dry_run_folder(config: AppConfig, period: Period) -> Path:
     """Return where a dry run writes the messages it would send: <output>/dry-run/<period>/."""
-    return config.output_dir / "dry-run" / period_key
+    return config.output_dir / "dry-run" / period.key
 
 
 def open_portal(config: AppConfig) -> HttpPortal:
@@ -72,10 +73,10 @@ def open_national_index(config: AppConfig) -> EvaluationClient | None:
     )
 
 
-def open_mailer(config: AppConfig, *, dry_run: bool, period_key: str) -> Mailer:
+def open_mailer(config: AppConfig, *, dry_run: bool, period: Period) -> Mailer:
     """Return the mailer: .eml files for a dry run, else the configured SMTP server."""
     if dry_run:
-        return EmlDirectoryMailer(dry_run_folder(config, period_key))
+        return EmlDirectoryMailer(dry_run_folder(config, period))
     password = config.secrets.smtp_password
     return YagmailMailer(
         config.settings.smtp, password.get_secret_value() if password is not None else None

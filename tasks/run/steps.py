@@ -58,7 +58,7 @@ TrendPoints = list[tuple[Period, Rates]]
 class DocumentSet:
     """The files made for one target (a department or the Centre) and one period."""
 
-    period_key: str
+    period: Period
     target_key: str
     report: Path
     data_form: Path
@@ -249,7 +249,7 @@ def render_department(
         report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
     )
     pdf = convert_to_pdf(docx)
-    documents = DocumentSet(period.key, department_key, docx, xlsx, pdf)
+    documents = DocumentSet(period, department_key, docx, xlsx, pdf)
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
     if pdf is not None:
@@ -288,7 +288,7 @@ def render_summary(
     )
     pdf = convert_to_pdf(docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
-    return DocumentSet(period.key, centre.ledger_key, docx, xlsx, pdf)
+    return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf)
 
 
 def index_checks(
@@ -352,7 +352,7 @@ def deliver(
         max_attachment_bytes=smtp.max_attachment_bytes,
     )
     return deliver_report(
-        Period.parse(documents.period_key),
+        documents.period,
         target.ledger_key,
         mail,
         recipients_of(config, target),

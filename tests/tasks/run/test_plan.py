@@ -12,9 +12,11 @@ from tasks.figures.periods import InvalidPeriod, Period
 from tasks.run.plan import (
     Failure,
     RunSummary,
+    Step,
     TargetResult,
     UnknownDepartment,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -95,7 +97,7 @@ def test_the_centre_is_a_typed_target_recorded_under_the_reserved_key() -> None:
 
 
 def test_failures_are_data_and_the_message_is_made_from_them() -> None:
-    summary = RunSummary("2024-05", dry_run=False)
+    summary = RunSummary(MAY, dry_run=False)
     ok = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"))
     broken = TargetResult(
         DepartmentTarget("STP", "Sở Tư pháp"),
@@ -133,3 +135,25 @@ def test_resolve_period(text: str, now: datetime, expected: str) -> None:
 def test_a_period_that_has_not_started_is_refused() -> None:
     with pytest.raises(InvalidPeriod, match="has not started"):
         resolve_period("2099-01", datetime(2024, 6, 1, tzinfo=UTC), VIETNAM)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([("figures", None), ("documents", None), ("delivery", None)], None),
+        (
+            [("figures", None), ("documents", "OSError: disk full"), ("delivery", "NotReady")],
+            Failure("SKHCN", "documents", "OSError: disk full"),
+        ),
+        (
+            # A reason with a line break that looks like another failure stays one reason.
+            [("figures", "PortalServiceError: x\n- STP: y"), ("documents", None)],
+            Failure("SKHCN", "figures", "PortalServiceError: x"),
+        ),
+        ([("delivery", "x" * 900)], Failure("SKHCN", "delivery", "x" * 500)),
+    ],
+)
+def test_a_target_fails_at_its_first_incomplete_step(
+    steps: list[tuple[Step, str | None]], expected: Failure | None
+) -> None:
+    assert first_failure("SKHCN", steps) == expected
