@@ -68,6 +68,8 @@ def write_config(folder: Path, agencies: list[dict[str, Any]], portal_url: str) 
         "vpubnd_agency": "000.00.01.H99",
         "operators": [f"quantri@{DOMAIN}"],
         "portal": {"base_url": portal_url, "page_size": 500},
+        # The departments have no national_index_code: the index would be fetched for nothing.
+        "national_index": {"base_url": "off"},
         "smtp": {"host": "embedded", "port": 0, "sender_address": f"bao-cao-tthc@{DOMAIN}"},
         "runner": {"kind": "default", "max_concurrency": CONCURRENCY},
     }

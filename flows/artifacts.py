@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.numbers import format_count, format_percent, format_score
 from tasks.figures.periods import Period
 from tasks.run.plan import RunSummary
 
@@ -34,6 +34,12 @@ def publish(summary: RunSummary, period: Period) -> None:
     create_table_artifact(
         table, key=artifact_key, description=f"Báo cáo TTHC {period.label}: số liệu và gửi thư"
     )
+    if summary.index is not None and summary.index.enabled:
+        create_markdown_artifact(
+            index_markdown(summary, period),
+            key=f"{artifact_key}-bo-chi-so-766",
+            description=f"Bộ chỉ số 766 {period.label}: đối chiếu với số liệu báo cáo",
+        )
     create_markdown_artifact(
         summary_markdown(summary, period),
         key=f"{artifact_key}-tom-tat",
@@ -71,5 +77,47 @@ def summary_markdown(summary: RunSummary, period: Period) -> str:
             f"từ chối {format_count(quality.rejected_count)}, "
             f"trùng gộp {format_count(quality.duplicates_merged)}, "
             f"rút hồ sơ {format_count(quality.withdrawn)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def index_markdown(summary: RunSummary, period: Period) -> str:
+    """Return the national index's part of the run for the operators: fetch, notes, comparison."""
+    fetch = summary.index
+    lines = [f"# Bộ chỉ số 766 {period.label}", ""]
+    if fetch is None or fetch.index is None:
+        problem = fetch.problem if fetch is not None else "không lấy"
+        lines.append(f"- Chưa lấy được: {problem}")
+    else:
+        fetched = fetch.fetched_at.isoformat(timespec="seconds") if fetch.fetched_at else "?"
+        root = fetch.index.root
+        lines.append(
+            f"- Lấy lúc (UTC): {fetched}; {root.name} {format_score(root.total_score)}/100"
+        )
+    lines += ["", "## Cần kiểm tra", ""]
+    lines += [f"- {note}" for note in summary.index_notes] or ["- Không có."]
+    if summary.index_checks:
+        lines += [
+            "",
+            "## Tiến độ giải quyết: Bộ chỉ số 766 / hệ thống",
+            "",
+            "| Sở | Mã | Bộ chỉ số 766 | Hệ thống | Kết quả |",
+            "|---|---|---|---|---|",
+        ]
+        for check in summary.index_checks:
+            theirs = (
+                "-"
+                if check.index_counts is None
+                else "/".join(format_score(v) for v in check.index_counts)
+            )
+            ours = "/".join(str(v) for v in check.our_counts)
+            verdict = "chênh lệch" if check.differs else "khớp"
+            lines.append(
+                f"| {check.department_key} | {check.code} | {theirs} | {ours} | {verdict} |"
+            )
+        lines.append("")
+        lines.append(
+            "Đã giải quyết / đúng hạn và trước hạn / quá hạn; ngưỡng chênh lệch "
+            f"{summary.index_checks[0].tolerance} hồ sơ."
         )
     return "\n".join(lines) + "\n"

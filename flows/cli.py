@@ -17,6 +17,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 
 from flows import backfill as backfills
@@ -29,12 +30,14 @@ from flows.deployment import (
     serve,
 )
 from flows.embedded import live_config, serve_simulator
+from flows.index_table import index_table
 from flows.monthly_report import monthly_report
 from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.documents.template_check import check_templates
 from tasks.figures.engine import FiguresReport, figure_counts, rate_values
 from tasks.figures.periods import InvalidPeriod, Period
+from tasks.national_index.client import NationalIndexError
 from tasks.portal.client import PortalError
 from tasks.run.plan import (
     Failure,
@@ -48,7 +51,10 @@ from tasks.run.plan import (
 from tasks.run.services import open_portal, open_store
 from tasks.run.steps import (
     department_figures,
+    fetch_index,
     figures_from_portal,
+    index_checks,
+    national_index,
     render_department,
     render_summary,
 )
@@ -211,6 +217,40 @@ def figures_command(
         typer.echo(f"{key:24} {format_percent(rate)}")
 
 
+@app.command("index")
+def index_command(
+    ctx: typer.Context,
+    period: Annotated[
+        str,
+        typer.Option("--period", help='A month "2026-03", a quarter "2026-Q1" or a year "2026".'),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fetch the national index (Bộ chỉ số 766) of a period and print every unit, ranked."""
+    config = load_for_cli(ctx)
+    target = _period(period)
+    if target.kind == "half":
+        raise typer.BadParameter(
+            f"{target.key}: the national index is published per month, quarter or year, not "
+            "per half-year; ask for the two quarters or the year",
+            param_hint="--period",
+        )
+    with live_config(config) as live:
+        try:
+            index = fetch_index(live, target)
+        except (NationalIndexError, ValueError) as error:
+            typer.echo(f"national index: {error}", err=True)
+            raise typer.Exit(code=1) from None
+    for code, why in index.missing.items():
+        typer.echo(f"national index: {code} left out: {why}", err=True)
+    if target.end_date >= datetime.now(ZoneInfo(config.settings.timezone)).date():
+        typer.echo(f"national index: {target.key} is still running: figures to date", err=True)
+    if as_json:
+        typer.echo(json.dumps(index.to_json(), ensure_ascii=False, indent=2))
+        return
+    Console().print(index_table(index))
+
+
 @app.command("portal-sim")
 def portal_sim_command(
     ctx: typer.Context,
@@ -246,6 +286,7 @@ def render_command(
         raise typer.BadParameter(str(error), param_hint="--department") from None
     failures: list[Failure] = []
     with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:
+        index = national_index(live, store, plan.period)
         reports: dict[str, FiguresReport | None] = {}
         for target in plan.departments:
             step: Step = "figures"
@@ -254,17 +295,20 @@ def render_command(
                 figures = department_figures(live, portal, store, target.key, plan.period)
                 reports[target.key] = figures.report
                 step = "documents"
-                documents = render_department(live, store, figures)
+                documents = render_department(live, store, figures, index)
             except Exception as error:
                 failures.append(Failure(target.key, step, f"{type(error).__name__}: {error}"))
                 continue
             for path in documents.attachments:
                 typer.echo(str(path))
+        notes, _ = index_checks(live, index, reports)
+        for note in notes:
+            typer.echo(f"Bộ chỉ số 766: {note}", err=True)
         decision = decide_centre(plan, reports)
         if decision.target is None:
             typer.echo(f"báo cáo tổng hợp chưa lập: {decision.held}")
         else:
-            summary = render_summary(live, store, plan.period, decision.rows)
+            summary = render_summary(live, store, plan.period, decision.rows, index)
             for path in summary.attachments:
                 typer.echo(str(path))
     for failure in failures:

@@ -81,6 +81,13 @@ def print_summary(summary: RunSummary, received: MailReceived | None = None) -> 
     first = next((r.documents for r in results if r.documents), None)
     if first is not None:
         console.print(f"Văn bản: {first.report.parent}")
+    if summary.index is not None and summary.index.enabled:
+        matched = sum(1 for check in summary.index_checks if not check.differs)
+        state = "đã lấy" if summary.index.index is not None else "chưa lấy được"
+        console.print(
+            f"Bộ chỉ số 766: {state}; đối chiếu tiến độ khớp {matched}/"
+            f"{len(summary.index_checks)} sở; cần kiểm tra: {len(summary.index_notes)}"
+        )
     if received is not None:
         console.print(
             f"Máy chủ thư (loopback) đã nhận {received.messages} thư, lưu ở {received.folder}"

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
 
 def uses_stand_ins(config: AppConfig) -> bool:
-    """Tell whether the settings ask for the bundled portal simulator or mail server."""
+    """Tell whether the settings ask for a bundled simulator (portal, index) or mail server."""
     settings = config.settings
-    return settings.portal.base_url == EMBEDDED or settings.smtp.host == EMBEDDED
+    return EMBEDDED in (
+        settings.portal.base_url,
+        settings.national_index.base_url,
+        settings.smtp.host,
+    )
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -30,12 +30,15 @@ from flows.steps import (
     compute_department_figures,
     deliver_centre_documents,
     deliver_department_documents,
+    fetch_national_index,
     render_centre_documents,
     render_department_documents,
     retried,
 )
-from tasks.delivery.messages import Sender, build_failure_alert
+from tasks.delivery.messages import Sender, build_failure_alert, build_index_notice
 from tasks.figures.periods import Period
+from tasks.national_index.standing import IndexFetch
+from tasks.run import steps
 from tasks.run.plan import (
     Failure,
     RunPlan,
@@ -167,13 +170,19 @@ def monthly_report(
             raise
         summary.task_runner = runner.name if runner is not None else ""
         publish(summary, target)
+        # One e-mail per run: the failures with the index's notes, or the notes alone. The
+        # index never fails a run: the reports went out without it, or with it.
         if summary.failures:
-            _alert(live, target, summary.failures)
+            _alert(live, target, summary.failures, summary.index_notes)
             raise RunFailed(summary.failure_message())
+        if summary.index_notes:
+            _notify_index(live, target, summary.index_notes)
     return summary
 
 
-def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
+def _alert(
+    config: AppConfig, period: Period, failures: list[Failure], index_notes: Sequence[str] = ()
+) -> None:
     """Send the operators one e-mail naming the period and each target that failed."""
     operators = config.settings.operators
     if not operators:
@@ -182,7 +191,11 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
     try:
         with live_config(config) as live:
             alert = build_failure_alert(
-                period, reasons, operators, Sender.from_settings(live.settings.smtp)
+                period,
+                reasons,
+                operators,
+                Sender.from_settings(live.settings.smtp),
+                index_notes=index_notes,
             )
             sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
@@ -191,6 +204,26 @@ def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
     if sent.error or not sent.delivered:
         # The mail server is often why the run failed: the log is then the only witness.
         logger.error("the operators' alert was not sent: %s", sent.error or "no recipient took it")
+
+
+def _notify_index(config: AppConfig, period: Period, notes: list[str]) -> None:
+    """Send the operators one e-mail on the national index: unavailable, or not matching ours."""
+    operators = config.settings.operators
+    if not operators:
+        return
+    try:
+        notice = build_index_notice(
+            period, notes, operators, Sender.from_settings(config.settings.smtp)
+        )
+        sent = open_mailer(config, dry_run=False, period=period).send(notice)
+    except Exception as error:  # a notice must never fail the run it is about
+        logger.error("the operators' national index notice was not sent: %s", error)
+        return
+    if sent.error or not sent.delivered:
+        logger.error(
+            "the operators' national index notice was not sent: %s",
+            sent.error or "no recipient took it",
+        )
 
 
 def _as_is(value: Any) -> Any:
@@ -231,11 +264,13 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
     settings = shield(config)
     period = plan.period
     keys = plan.keys
+    index: PrefectFuture[IndexFetch] = fetch_national_index.submit(settings, period)
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
         k: compute.submit(settings, k, period) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
-        k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
+        k: render_department_documents.submit(settings, k, shield(figures[k]), shield(index))
+        for k in keys
     }
     deliveries: dict[str, PrefectFuture[Any]] = {
         k: deliver.submit(
@@ -250,6 +285,7 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
     }
     _wait_within(
         {
+            "national index": index,
             **{f"figures {k}": figures[k] for k in keys},
             **{f"documents {k}": documents[k] for k in keys},
             **{f"delivery {k}": deliveries[k] for k in keys},
@@ -277,6 +313,14 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         if deliveries[key].state.is_completed():
             result.delivery = deliveries[key].result()
         summary.departments.append(result)
+    summary.index = (
+        index.result()
+        if index.state.is_completed()
+        else IndexFetch(period.key, problem=_error_text(index))
+    )
+    summary.index_notes, summary.index_checks = steps.index_checks(
+        config, summary.index, {r.key: r.report for r in summary.departments}
+    )
 
     decision = decide_centre(plan, {r.key: r.report for r in summary.departments})
     if decision.target is None:
@@ -284,7 +328,7 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period, shield(decision.rows)
+        settings, period, shield(decision.rows), shield(summary.index)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,

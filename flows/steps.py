@@ -20,6 +20,7 @@ from prefect.states import State
 from tasks.delivery.ledger import DeliveryOutcome
 from tasks.figures.engine import Figures, FiguresReport, Rates
 from tasks.figures.periods import Period
+from tasks.national_index.standing import IndexFetch
 from tasks.portal.client import PortalUnavailable
 from tasks.run import steps
 from tasks.run.services import open_mailer, open_portal, open_store
@@ -76,17 +77,27 @@ def compute_department_figures(
         return steps.department_figures(config, portal, store, department_key, period)
 
 
+@task(name="bo-chi-so-766", task_run_name="bộ chỉ số 766 {period}", cache_policy=NO_CACHE)
+def fetch_national_index(config: AppConfig, period: Period) -> IndexFetch:
+    """Fetch and store the national index of the period; an unavailable index is a value."""
+    with open_store(config) as store:
+        return steps.national_index(config, store, period)
+
+
 @task(
     name="ve-bao-cao",
     task_run_name="báo cáo {department_key} {figures.report.period}",
     cache_policy=NO_CACHE,
 )
 def render_department_documents(
-    config: AppConfig, department_key: str, figures: DepartmentFigures
+    config: AppConfig,
+    department_key: str,
+    figures: DepartmentFigures,
+    index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write a department's report and data form for the period."""
     with open_store(config) as store:
-        return steps.render_department(config, store, figures)
+        return steps.render_department(config, store, figures, index)
 
 
 @task(
@@ -110,11 +121,14 @@ def deliver_department_documents(
 
 @task(name="tong-hop", task_run_name="tổng hợp {period}", cache_policy=NO_CACHE)
 def render_centre_documents(
-    config: AppConfig, period: Period, rows: list[tuple[str, FiguresReport]]
+    config: AppConfig,
+    period: Period,
+    rows: list[tuple[str, FiguresReport]],
+    index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
     with open_store(config) as store:
-        return steps.render_summary(config, store, period, rows)
+        return steps.render_summary(config, store, period, rows, index)
 
 
 @task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period}", cache_policy=NO_CACHE)

@@ -1,4 +1,4 @@
-"""Start the bundled portal simulator and loopback mail server where the settings say "embedded".
+"""Start the bundled simulators and loopback mail server where the settings say "embedded".
 
 Reached from production code only through flows/embedded.py (the one switch), so the demo and
 the tests go through the same HTTP and SMTP paths as a run against real servers.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from portal_sim.evaluation import EvaluationSimulator
 from portal_sim.server import PortalSimulator
 from portal_sim.store import open_scenario
 from standins.smtp_server import LoopbackSmtpServer
@@ -33,6 +34,7 @@ class LiveServices:
     config: AppConfig
     simulator: PortalSimulator | None = None
     mail_server: LoopbackSmtpServer | None = None
+    evaluation: EvaluationSimulator | None = None
 
 
 @contextmanager
@@ -42,6 +44,7 @@ def embedded_services(config: AppConfig) -> Iterator[LiveServices]:
     secrets = config.secrets
     simulator: PortalSimulator | None = None
     server: LoopbackSmtpServer | None = None
+    evaluation: EvaluationSimulator | None = None
     with ExitStack() as stack:
         if settings.portal.base_url == EMBEDDED:
             simulator = stack.enter_context(
@@ -61,6 +64,30 @@ def embedded_services(config: AppConfig) -> Iterator[LiveServices]:
                         "portal_password": SecretStr(SIMULATOR_PASSWORD),
                     }
                 )
+        if settings.national_index.base_url == EMBEDDED:
+            # Over the same dossiers as the portal, so the index's progress counts are ours.
+            store = (
+                simulator.store
+                if simulator is not None
+                else open_scenario(settings.portal.scenario)
+            )
+            evaluation = stack.enter_context(EvaluationSimulator(store, province=settings.province))
+            logger.info("embedded national index simulator at %s", evaluation.url)
+            index = settings.national_index
+            settings = settings.model_copy(
+                update={
+                    "national_index": index.model_copy(
+                        update={
+                            "base_url": evaluation.url,
+                            "root_department_id": index.root_department_id or evaluation.root_id,
+                            # A loopback simulator has no rate limit to be polite to.
+                            "pause_min_seconds": 0.0,
+                            "pause_max_seconds": 0.0,
+                            "backoff_seconds": min(index.backoff_seconds, 0.1),
+                        }
+                    )
+                }
+            )
         if settings.smtp.host == EMBEDDED:
             server = stack.enter_context(LoopbackSmtpServer(mail_folder(config)))
             logger.info(
@@ -68,4 +95,4 @@ def embedded_services(config: AppConfig) -> Iterator[LiveServices]:
             )
             settings = settings.model_copy(update={"smtp": server.settings_for(settings.smtp)})
         live = config.model_copy(update={"settings": settings, "secrets": secrets})
-        yield LiveServices(live, simulator, server)
+        yield LiveServices(live, simulator, server, evaluation)

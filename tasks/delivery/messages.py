@@ -351,10 +351,14 @@ def build_failure_alert(
     operators: Sequence[str],
     sender: Sender,
     *,
+    index_notes: Sequence[str] = (),
     message_id: str | None = None,
     templates_dir: Path | None = None,
 ) -> OutgoingMessage:
-    """Build the operators' alert naming the period and each department that failed, and why."""
+    """Build the operators' alert naming the period and each department that failed, and why.
+
+    `index_notes` are the national index's notes of the same run, told in the same e-mail.
+    """
     if not operators:
         raise NoRecipients("no operator address is configured (settings: operators)")
     if not failures:
@@ -369,6 +373,7 @@ def build_failure_alert(
             (clean_header_text(name), clean_header_text(reason))
             for name, reason in sorted(failures.items())
         ],
+        "index_notes": [clean_header_text(note) for note in index_notes],
         "sender_name": clean_sender.name,
     }
     return OutgoingMessage(
@@ -376,6 +381,41 @@ def build_failure_alert(
         to=[check_address(a) for a in operators],
         subject=clean_header_text(_render(templates_dir, "failure_subject.txt", context)),
         text=_tidy_body(_render(templates_dir, "failure_body.txt", context)),
+        headers={
+            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+
+
+def build_index_notice(
+    period: Period,
+    notes: Sequence[str],
+    operators: Sequence[str],
+    sender: Sender,
+    *,
+    message_id: str | None = None,
+    templates_dir: Path | None = None,
+) -> OutgoingMessage:
+    """Build the operators' notice on the national index: unavailable, or not matching our figures."""
+    if not operators:
+        raise NoRecipients("no operator address is configured (settings: operators)")
+    if not notes:
+        raise ValueError("a national index notice needs at least one note")
+    clean_sender = Sender(
+        name=clean_header_text(sender.name), address=check_address(sender.address)
+    )
+    context = {
+        "period_label": period.label,
+        "period_key": period.key,
+        "notes": [clean_header_text(note) for note in notes],
+        "sender_name": clean_sender.name,
+    }
+    return OutgoingMessage(
+        sender=clean_sender,
+        to=[check_address(a) for a in operators],
+        subject=clean_header_text(_render(templates_dir, "index_subject.txt", context)),
+        text=_tidy_body(_render(templates_dir, "index_body.txt", context)),
         headers={
             "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
             "Auto-Submitted": "auto-generated",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateError
 
+from tasks.documents.index_text import summary_ranking, summary_scores
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
 from tasks.documents.report_text import date_line, recipient_lines
 from tasks.figures.engine import (
@@ -31,6 +32,7 @@ from tasks.figures.engine import (
     zero_figures,
 )
 from tasks.figures.periods import Period
+from tasks.national_index.standing import Standing
 from tasks.settings.models import Settings, Signer
 
 DOCUMENT_SYMBOL = "BC-TTPVHCC"
@@ -46,6 +48,10 @@ TOTAL_LABEL = "Tổng cộng"
 RANKING_NOTE = (
     "Ghi chú: xếp hạng theo tỷ lệ giải quyết đúng hạn và trước hạn, sau đó theo tỷ lệ giải "
     "quyết trước hạn; cơ quan, đơn vị không phát sinh hồ sơ giải quyết trong kỳ không xếp hạng."
+)
+INDEX_NOTE = (
+    " Cột Bộ chỉ số 766: điểm của cơ quan trên Cổng Dịch vụ công quốc gia (tối đa 100 điểm) "
+    "và, trong ngoặc, thứ hạng theo điểm này trong số các cơ quan, đơn vị trên."
 )
 ATTACHMENT_NOTE = "(Gửi kèm theo biểu mẫu tổng hợp số liệu)"
 
@@ -108,9 +114,11 @@ def total_figures(reports: Sequence[FiguresReport]) -> Figures:
     return total
 
 
-def table_row(rank: str, name: str, figures: Figures, rates: Rates) -> dict[str, str]:
+def table_row(
+    rank: str, name: str, figures: Figures, rates: Rates, index_score: str = UNRANKED
+) -> dict[str, str]:
     """Return one row of the table as the document prints it ("90,7%", "không phát sinh")."""
-    row = {"rank": rank, "name": name}
+    row = {"rank": rank, "name": name, "index_score": index_score}
     row.update({key: format_count(figures[key]) for key in COUNT_COLUMNS})
     row.update({key: format_percent(rates[key]) for key in RATE_COLUMNS})
     return row
@@ -189,8 +197,13 @@ def summary_context(
     noi_nhan: Sequence[str] = DEFAULT_NOI_NHAN,
     signer: Signer = DEFAULT_SIGNER,
     document_symbol: str = DOCUMENT_SYMBOL,
+    standings: Mapping[str, Standing] | None = None,
 ) -> dict[str, Any]:
-    """Return every value the summary template shows, for all departments and one period."""
+    """Return every value the summary template shows, for all departments and one period.
+
+    `standings` holds each department's place in the national index by name (None: the index
+    is turned off; its column then reads "-" and no ranking sentence is written).
+    """
     for name, report in rows:
         if report.period != period:
             raise ValueError(
@@ -199,6 +212,12 @@ def summary_context(
     ranked = rank_departments(rows)
     total = total_figures([report for _, report in rows])
     centre = settings.centre_name
+    names = [name for name, _ in rows]
+    scores = summary_scores(names, standings)
+    findings = summary_findings(ranked, total)
+    ranking = summary_ranking(names, standings, period)
+    if ranking is not None:
+        findings.append(ranking)
     return {
         "parent_authority": f"UBND {settings.province}".upper(),
         "issuer_upper": issuing_body(centre),
@@ -217,13 +236,14 @@ def summary_context(
                 d.name,
                 d.report.figures,
                 d.report.rates,
+                scores.get(d.name, UNRANKED),
             )
             for d in ranked
         ],
-        "total": table_row("", TOTAL_LABEL, total, compute_rates(total)),
-        "ranking_note": RANKING_NOTE,
+        "total": table_row("", TOTAL_LABEL, total, compute_rates(total), ""),
+        "ranking_note": RANKING_NOTE + (INDEX_NOTE if standings is not None else ""),
         "attachment_note": ATTACHMENT_NOTE,
-        "findings": summary_findings(ranked, total),
+        "findings": findings,
         "closing": (
             "Trên đây là báo cáo tổng hợp kết quả tiếp nhận, giải quyết TTHC của các sở, "
             f"ban, ngành {period.label} của {centre}./."
@@ -245,6 +265,7 @@ def render_centre_summary(
     issue_date: date | None = None,
     noi_nhan: Sequence[str] | None = None,
     signer: Signer | None = None,
+    standings: Mapping[str, Standing] | None = None,
 ) -> Path:
     """Fill the summary template for `rows` (department name, figures), write it atomically."""
     context = summary_context(
@@ -254,6 +275,7 @@ def render_centre_summary(
         issue_date=issue_date,
         noi_nhan=noi_nhan or DEFAULT_NOI_NHAN,
         signer=signer or DEFAULT_SIGNER,
+        standings=standings,
     )
     template = DocxTemplate(str(template_path))
     # StrictUndefined: a tag mistyped while editing the template in Word is an error, not a blank.

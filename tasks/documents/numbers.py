@@ -43,3 +43,13 @@ def format_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"
     return f"{format_decimal(size / (1024 * 1024))} MB"
+
+
+def format_score(score: float | None) -> str:
+    """Write a score as served, two decimals at most, with a decimal comma: "19,6", "60"."""
+    if score is None:
+        return "-"
+    value = Decimal(repr(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value:f}".replace(".", ",")

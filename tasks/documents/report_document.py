@@ -20,6 +20,7 @@ from docxtpl import DocxTemplate, InlineImage, RichText
 from jinja2 import Environment, StrictUndefined, TemplateError
 
 from tasks.documents.charts import draw_charts
+from tasks.documents.index_text import index_lines
 from tasks.documents.naming import period_folder, report_name
 from tasks.documents.report_text import (
     Paragraph,
@@ -30,6 +31,7 @@ from tasks.documents.report_text import (
 )
 from tasks.figures.engine import FiguresReport, Rates
 from tasks.figures.periods import Period
+from tasks.national_index.standing import Standing
 from tasks.settings.models import Department, DepartmentTexts, Settings
 
 CHART_KEYS: tuple[str, ...] = ("resolution", "trend")
@@ -80,8 +82,12 @@ def build_report_context(
     trend_points: TrendPoints,
     settings: Settings,
     issue_date: date | None = None,
+    standing: Standing | None = None,
 ) -> dict[str, Any]:
-    """Return every value the report template shows, for one department and period."""
+    """Return every value the report template shows, for one department and period.
+
+    `standing` is the department's place in the national index (None: no such section).
+    """
     if period != report.period:
         raise ValueError(
             f"figures of {department.key} are for {report.period.key}, not {period.key}"
@@ -110,6 +116,7 @@ def build_report_context(
         "result_lines": [line.text for line in body.result_lines],
         "postal_line": body.postal_line.text,
         "data_quality_lines": [line.text for line in body.data_quality],
+        "national_index_lines": index_lines(department.name, period, standing),
         "strengths": [rich_text(p) for p in body.strengths],
         "weaknesses": [rich_text(p) for p in body.weaknesses],
         "next_period_word": period_unit(period),

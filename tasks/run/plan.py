@@ -16,6 +16,7 @@ from typing import Literal
 from tasks.delivery.ledger import DeliveryOutcome
 from tasks.figures.engine import FiguresReport
 from tasks.figures.periods import InvalidPeriod, Period
+from tasks.national_index.standing import IndexFetch, ProgressCheck
 from tasks.run.steps import DocumentSet
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
 from tasks.settings.models import AppConfig
@@ -180,6 +181,11 @@ class RunSummary:
     centre_held: str | None = None
     # The task runner the run used: "threadpool" or "dask".
     task_runner: str = ""
+    # The national index of the period (None: not asked for), what the operators must hear
+    # about it, and each department's progress counts next to ours. Never a failure.
+    index: IndexFetch | None = None
+    index_notes: list[str] = field(default_factory=list)
+    index_checks: list[ProgressCheck] = field(default_factory=list)
 
     @property
     def results(self) -> list[TargetResult]:

@@ -11,8 +11,9 @@ from pathlib import Path
 from tasks.delivery.mailers import EmlDirectoryMailer, YagmailMailer
 from tasks.delivery.messages import Mailer
 from tasks.figures.periods import Period
+from tasks.national_index.client import EvaluationClient
 from tasks.portal.client import HttpPortal
-from tasks.settings.models import EMBEDDED, AppConfig
+from tasks.settings.models import EMBEDDED, OFF, AppConfig
 from tasks.store.database import RunStore, default_database_url
 
 
@@ -52,6 +53,26 @@ def open_portal(config: AppConfig) -> HttpPortal:
         max_attempts=portal.max_attempts,
         backoff_base=portal.backoff_seconds,
         verify=portal.ca_bundle or True,
+    )
+
+
+def open_national_index(config: AppConfig) -> EvaluationClient | None:
+    """Return the national index's client, None when the settings turn the index off."""
+    index = config.settings.national_index
+    if index.base_url == OFF:
+        return None
+    if index.base_url == EMBEDDED:
+        raise ValueError('national_index base_url "embedded": start it with flows.embedded first')
+    return EvaluationClient(
+        index.base_url,
+        timeout=index.timeout_seconds,
+        max_attempts=index.max_attempts,
+        backoff_base=index.backoff_seconds,
+        pause_min=index.pause_min_seconds,
+        pause_max=index.pause_max_seconds,
+        deadline=index.deadline_seconds,
+        page_size=index.page_size,
+        verify=index.ca_bundle or True,
     )
 
 

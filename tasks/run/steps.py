@@ -9,6 +9,7 @@ decided in tasks/run/plan.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +28,20 @@ from tasks.documents.pdf import convert_to_pdf
 from tasks.documents.report_document import build_charts, build_report_context, render_report
 from tasks.figures.engine import Figures, FiguresReport, Rates, compute_figures, compute_rates
 from tasks.figures.periods import Period
+from tasks.national_index.client import NationalIndexError
+from tasks.national_index.model import NationalIndex
+from tasks.national_index.standing import (
+    IndexFetch,
+    ProgressCheck,
+    Standing,
+    index_notes,
+    standing_of,
+)
 from tasks.portal.client import FetchStats, Portal
+from tasks.run.services import open_national_index
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
 from tasks.settings.loading import PROJECT_ROOT, fill_placeholders
-from tasks.settings.models import AppConfig, DepartmentRecipients
+from tasks.settings.models import OFF, AppConfig, DepartmentRecipients
 from tasks.store.database import RunStore
 
 logger = logging.getLogger(__name__)
@@ -164,8 +175,42 @@ def _previous_rates(
     return period_figures(config, portal, store, department_key, previous).rates
 
 
+class IndexOff(ValueError):
+    """The settings turn the national index off (national_index.base_url: off)."""
+
+
+def fetch_index(config: AppConfig, period: Period) -> NationalIndex:
+    """Fetch the national index of `period` under the configured root (settings aimed at it)."""
+    client = open_national_index(config)
+    if client is None:
+        raise IndexOff(f"national_index.base_url is {OFF!r}: the index is not fetched")
+    with client:
+        return client.fetch(period, config.settings.national_index.root_department_id or "")
+
+
+def national_index(config: AppConfig, store: RunStore, period: Period) -> IndexFetch:
+    """Fetch and store the national index of `period`; an unavailable index is a value, not an error.
+
+    Every run fetches again (the portal recalculates past periods) and appends the result with
+    its fetch time to the run database.
+    """
+    if config.settings.national_index.base_url == OFF:
+        return IndexFetch(period.key, enabled=False)
+    try:
+        index = fetch_index(config, period)
+    except (NationalIndexError, ValueError) as error:
+        logger.warning("national index %s unavailable: %s", period.key, error)
+        return IndexFetch(period.key, problem=str(error))
+    store.record_national_index(period.key, index.to_record())
+    stored = store.latest_national_index(period.key)
+    return IndexFetch(period.key, index, stored[0] if stored is not None else None)
+
+
 def render_department(
-    config: AppConfig, store: RunStore, figures: DepartmentFigures
+    config: AppConfig,
+    store: RunStore,
+    figures: DepartmentFigures,
+    index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write a department's report (.docx, and PDF where LibreOffice is) and data form (.xlsx)."""
     department_key = figures.department_key
@@ -192,6 +237,7 @@ def render_department(
         period=period,
         trend_points=figures.trend,
         settings=config.settings,
+        standing=standing_of(index, department.national_index_code),
     )
     docx = render_report(
         REPORT_TEMPLATE,
@@ -216,7 +262,11 @@ def _filled(text: str | None, period: Period) -> str | None:
 
 
 def render_summary(
-    config: AppConfig, store: RunStore, period: Period, rows: list[tuple[str, FiguresReport]]
+    config: AppConfig,
+    store: RunStore,
+    period: Period,
+    rows: list[tuple[str, FiguresReport]],
+    index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over every department's figures."""
     centre = CentreTarget(config.settings.centre_name)
@@ -228,6 +278,7 @@ def render_summary(
         config.settings,
         folder / f"{summary_name(period)}.docx",
         noi_nhan=config.recipients.centre.noi_nhan or None,
+        standings=_standings(config, index),
     )
     xlsx = write_summary_data_form(
         rows,
@@ -238,6 +289,31 @@ def render_summary(
     pdf = convert_to_pdf(docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
     return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf)
+
+
+def index_checks(
+    config: AppConfig, index: IndexFetch | None, reports: Mapping[str, FiguresReport | None]
+) -> tuple[list[str], list[ProgressCheck]]:
+    """Return the operators' notes on the index and each department's progress comparison."""
+    departments = {}
+    for department in config.departments.departments:
+        if department.key in reports:
+            report = reports[department.key]
+            figures = None if report is None else report.figures
+            departments[department.key] = (department.national_index_code, figures)
+    return index_notes(index, departments, config.settings.national_index.cross_check_tolerance)
+
+
+def _standings(config: AppConfig, index: IndexFetch | None) -> dict[str, Standing] | None:
+    """Return each department's standing by name, None when the index is off or not asked for."""
+    if index is None or not index.enabled:
+        return None
+    standings = {}
+    for department in config.departments.departments:
+        standing = standing_of(index, department.national_index_code)
+        if standing is not None:
+            standings[department.name] = standing
+    return standings
 
 
 def recipients_of(config: AppConfig, target: Target) -> DepartmentRecipients:
@@ -291,10 +367,14 @@ __all__ = [
     "DepartmentFigures",
     "DepartmentTarget",
     "DocumentSet",
+    "IndexOff",
     "TrendPoints",
     "deliver",
     "department_figures",
+    "fetch_index",
     "figures_from_portal",
+    "index_checks",
+    "national_index",
     "period_figures",
     "recipients_of",
     "render_department",

@@ -9,6 +9,7 @@ values only make sense together.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +20,7 @@ from tasks.settings.messages import dotted
 from tasks.settings.models import (
     DEPARTMENTS_FILE,
     EMBEDDED,
+    OFF,
     DepartmentRecipients,
     DepartmentsFile,
     DepartmentTexts,
@@ -31,6 +33,9 @@ TEXT_PLACEHOLDERS = frozenset({"period"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _RESERVED = "is reserved for the Centre's summary"
+EVALUATION_PATH = "/api/v1/reporting/evaluation"
+# departmentCode of a unit in the national index: "H21.09" (agency), "H21.106" (commune).
+_INDEX_CODE = re.compile(r"^[A-Z][0-9]{2}(\.[0-9]{2,3})+$")
 
 
 def check_departments(departments: DepartmentsFile, shown: str) -> list[str]:
@@ -38,6 +43,7 @@ def check_departments(departments: DepartmentsFile, shown: str) -> list[str]:
     problems = _check_texts(departments.defaults, f"{shown}: defaults")
     keys: dict[str, int] = {}
     agencies: dict[str, str] = {}
+    index_codes: dict[str, str] = {}
     for index, department in enumerate(departments.departments):
         where = f"{shown}: departments[{index}]"
         key = department.key
@@ -75,6 +81,19 @@ def check_departments(departments: DepartmentsFile, shown: str) -> list[str]:
                 f"{agencies[agency]!r}"
             )
         agencies.setdefault(agency, key)
+        code = department.national_index_code
+        if code is not None:
+            if not _INDEX_CODE.match(code):
+                problems.append(
+                    f"{where}.national_index_code: {code!r} is not a departmentCode of the "
+                    "national index (e.g. H21.09)"
+                )
+            elif code in index_codes:
+                problems.append(
+                    f"{where}.national_index_code: {code!r} is already used by department "
+                    f"{index_codes[code]!r}"
+                )
+            index_codes.setdefault(code, key)
         problems += _check_texts(department.texts, f"{where}.texts")
     return problems
 
@@ -259,6 +278,7 @@ def check_settings(
             f"{where('portal', 'base_url')}: {base_url!r} is neither {EMBEDDED!r} "
             "nor an http(s):// address"
         )
+    problems += _check_national_index(settings, where)
     if settings.smtp.host != EMBEDDED and not 1 <= settings.smtp.port <= 65535:
         problems.append(
             f"{where('smtp', 'port')}: port {settings.smtp.port} is not a port number; "
@@ -266,12 +286,43 @@ def check_settings(
         )
     for section, bundle in (
         ("portal", settings.portal.ca_bundle),
+        ("national_index", settings.national_index.ca_bundle),
         ("smtp", settings.smtp.ca_bundle),
     ):
         if bundle is not None and not config_path(bundle, config_dir).is_file():
             problems.append(
                 f"{where(section, 'ca_bundle')}: file not found: {config_path(bundle, config_dir)}"
             )
+    return problems
+
+
+def _check_national_index(settings: Settings, where: Callable[..., str]) -> list[str]:
+    """Check the national_index section: its address, its root unit, its pauses."""
+    index = settings.national_index
+    problems: list[str] = []
+    base_url = index.base_url
+    if base_url not in (EMBEDDED, OFF):
+        if not base_url.startswith(("http://", "https://")):
+            problems.append(
+                f"{where('national_index', 'base_url')}: {base_url!r} is neither {EMBEDDED!r}, "
+                f"{OFF!r} nor an http(s):// address"
+            )
+        elif not base_url.rstrip("/").endswith(EVALUATION_PATH):
+            problems.append(
+                f"{where('national_index', 'base_url')}: {base_url!r} must end with "
+                f"{EVALUATION_PATH} (e.g. https://dichvucong.gov.vn{EVALUATION_PATH}); the "
+                "endpoints' names are appended to it"
+            )
+        if not (index.root_department_id or "").strip():
+            problems.append(
+                f"{where('national_index', 'root_department_id')}: the province's departmentId "
+                "on the national portal is required when base_url is an address"
+            )
+    if index.pause_min_seconds > index.pause_max_seconds:
+        problems.append(
+            f"{where('national_index', 'pause_min_seconds')}: {index.pause_min_seconds:g} is "
+            f"above pause_max_seconds {index.pause_max_seconds:g}"
+        )
     return problems
 
 

@@ -337,10 +337,19 @@ def _resolve_paths(settings: Settings, config_dir: Path, cwd: Path) -> Settings:
             "ca_bundle": None if smtp_bundle is None else str(config_path(smtp_bundle, config_dir)),
         }
     )
+    index_bundle = settings.national_index.ca_bundle
+    national_index = settings.national_index.model_copy(
+        update={
+            "ca_bundle": None
+            if index_bundle is None
+            else str(config_path(index_bundle, config_dir))
+        }
+    )
     return settings.model_copy(
         update={
             "output_dir": str(output if output.is_absolute() else cwd / output),
             "portal": portal,
+            "national_index": national_index,
             "smtp": smtp,
         }
     )

@@ -34,6 +34,7 @@ DEPARTMENTS_FILE = "departments.yaml"
 RECIPIENTS_FILE = "recipients.yaml"
 
 EMBEDDED = "embedded"
+OFF = "off"
 
 ENV_PREFIX = "TTHC_"
 ENV_NESTED_DELIMITER = "__"
@@ -87,6 +88,30 @@ class SmtpSettings(StrictModel):
     sender_name: str = "Báo cáo TTHC"
     sender_address: str = "bao-cao-tthc@demo.gov.vn"
     max_attachment_bytes: int = 10 * 1024 * 1024
+    ca_bundle: str | None = None
+
+
+class NationalIndexSettings(StrictModel):
+    """The national portal's evaluation API (Bộ chỉ số 766); docs/national-index-api.md.
+
+    base_url: "embedded" (the bundled simulator), "off" (no index), or the API's address up to
+    and including /api/v1/reporting/evaluation (the endpoints' names are appended).
+    """
+
+    base_url: str = EMBEDDED
+    # departmentId of the province on the portal (the root whose units are listed).
+    root_department_id: str | None = None
+    timeout_seconds: float = Field(default=45.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_seconds: float = Field(default=3.0, ge=0)
+    # A random pause between two calls, as the contract's §10 advises (the API rate-limits).
+    pause_min_seconds: float = Field(default=1.0, ge=0)
+    pause_max_seconds: float = Field(default=2.5, ge=0)
+    # The whole fetch of one period (seven endpoints, retries and pauses included) ends by then.
+    deadline_seconds: float = Field(default=900.0, gt=0)
+    page_size: int = Field(default=300, ge=1, le=1000)
+    # Dossiers by which the index's progress counts may differ from ours before operators hear.
+    cross_check_tolerance: int = Field(default=0, ge=0)
     ca_bundle: str | None = None
 
 
@@ -152,6 +177,7 @@ class Settings(ExplicitEnvironment):
     centre_name: str = "Trung tâm Phục vụ hành chính công tỉnh"
     operators: list[str] = []
     portal: PortalSettings = PortalSettings()
+    national_index: NationalIndexSettings = NationalIndexSettings()
     smtp: SmtpSettings = SmtpSettings()
     targets: TargetRates = TargetRates()
     runner: RunnerSettings = RunnerSettings()
@@ -184,6 +210,8 @@ class Department(StrictModel):
     parent_authority: str
     document_symbol: str
     signer: Signer
+    # The department's departmentCode in the national index (Bộ chỉ số 766), e.g. "H21.09".
+    national_index_code: str | None = None
     texts: DepartmentTexts = DepartmentTexts()
 
 

@@ -41,6 +41,7 @@ from tasks.store.tables import (
     FiguresRow,
     MessageIdRow,
     MigrationStep,
+    NationalIndexRow,
     StorageError,
 )
 
@@ -216,6 +217,18 @@ class RunStore:
     def schema_version(self) -> int:
         """Return the schema version the database holds."""
         return read_version(self._engine)
+
+    def record_national_index(self, period: str, index: dict[str, Any]) -> None:
+        """Append one fetch of the national index of a period, stamped with its time (UTC)."""
+        with self._transaction() as session:
+            session.add(NationalIndexRow(period_key=period, fetched_at=self._now(), index=index))
+
+    def latest_national_index(self, period_key: str) -> tuple[datetime, dict[str, Any]] | None:
+        """Return the last fetch of the national index of a period, with its time, or None."""
+        query = select(NationalIndexRow).where(NationalIndexRow.period_key == period_key)
+        with self._transaction() as session:
+            row = session.scalars(query.order_by(NationalIndexRow.fetched_at.desc())).first()
+            return None if row is None else (row.fetched_at, dict(row.index))
 
     # -- figures -------------------------------------------------------------------------------
 

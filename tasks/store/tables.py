@@ -14,7 +14,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StorageError(RuntimeError):
@@ -119,6 +119,16 @@ class MessageIdRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class NationalIndexRow(Base):
+    """One fetch of the national index (Bộ chỉ số 766) of a period (version 4): each is kept."""
+
+    __tablename__ = "national_index"
+
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    index: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 def _add_delivery_claims(connection: Connection) -> None:
     """Version 2: the delivery claims, so that two runs never send the same copy at once."""
     DeliveryClaimRow.__table__.create(connection, checkfirst=True)  # type: ignore[attr-defined]
@@ -129,7 +139,16 @@ def _add_message_ids(connection: Connection) -> None:
     MessageIdRow.__table__.create(connection, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _add_national_index(connection: Connection) -> None:
+    """Version 4: the fetches of the national index (Bộ chỉ số 766), with their fetch time."""
+    NationalIndexRow.__table__.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+
+
 # A migration step upgrades the schema from version N-1 to N (the key). Version 1 is the
 # first release's schema; add steps here, and raise SCHEMA_VERSION with them.
 MigrationStep = Callable[[Connection], None]
-MIGRATIONS: dict[int, MigrationStep] = {2: _add_delivery_claims, 3: _add_message_ids}
+MIGRATIONS: dict[int, MigrationStep] = {
+    2: _add_delivery_claims,
+    3: _add_message_ids,
+    4: _add_national_index,
+}

@@ -13,7 +13,7 @@ Layout: as the department report (Decree 30/2020/NĐ-CP, Annex I): A4 portrait, 
 Tags the template uses (filled by tasks.centre_summary.summary_context): parent_authority,
 issuer_upper, number_line, date_line, subject, intro, rows (each: rank, name, received_total,
 resolved, early_rate, on_time_or_early_rate, online_l34_rate, postal_rate,
-in_progress_overdue), total (the same keys), ranking_note, attachment_note, findings, closing,
+in_progress_overdue, index_score), total (the same keys), ranking_note, attachment_note, findings, closing,
 noi_nhan, signer_authority, signer_title, signer_name.
 """
 
@@ -49,15 +49,16 @@ TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
 # (group header or None, header, tag of the row's value, width in cm) of the ranking table,
 # in the column order of the brief; the widths sum to the 16 cm of text width.
 COLUMNS: tuple[tuple[str | None, str, str, float], ...] = (
-    (None, "Xếp hạng", "rank", 1.4),
-    (None, "Cơ quan, đơn vị", "name", 3.6),
-    ("Số hồ sơ", "Tiếp nhận", "received_total", 1.5),
-    ("Số hồ sơ", "Đã giải quyết", "resolved", 1.5),
-    ("Tỷ lệ giải quyết", "Trước hạn", "early_rate", 1.6),
-    ("Tỷ lệ giải quyết", "Đúng hạn và trước hạn", "on_time_or_early_rate", 1.6),
-    ("Tỷ lệ hồ sơ", "Trực tuyến mức độ 3, 4", "online_l34_rate", 1.6),
-    ("Tỷ lệ hồ sơ", "Trả kết quả qua BCCI", "postal_rate", 1.6),
-    (None, "Hồ sơ đang giải quyết quá hạn", "in_progress_overdue", 1.6),
+    (None, "Xếp hạng", "rank", 1.2),
+    (None, "Cơ quan, đơn vị", "name", 3.2),
+    ("Số hồ sơ", "Tiếp nhận", "received_total", 1.4),
+    ("Số hồ sơ", "Đã giải quyết", "resolved", 1.4),
+    ("Tỷ lệ giải quyết", "Trước hạn", "early_rate", 1.4),
+    ("Tỷ lệ giải quyết", "Đúng hạn và trước hạn", "on_time_or_early_rate", 1.4),
+    ("Tỷ lệ hồ sơ", "Trực tuyến mức độ 3, 4", "online_l34_rate", 1.4),
+    ("Tỷ lệ hồ sơ", "Trả kết quả qua BCCI", "postal_rate", 1.4),
+    (None, "Hồ sơ đang giải quyết quá hạn", "in_progress_overdue", 1.4),
+    (None, "Bộ chỉ số 766: điểm (hạng)", "index_score", 1.8),
 )
 CELL_MARGIN_CM = 0.08
 

@@ -12,7 +12,8 @@ bottom 2 cm, left 3 cm, right 2 cm; Times New Roman 14 pt, justified, first-line
 
 Tags the template uses (filled by tasks.report_document.build_report_context):
 parent_authority, department_name_upper, number_line, date_line, subject, legal_basis (RichText),
-results_intro, result_lines, postal_line, data_quality_lines, strengths, weaknesses,
+results_intro, result_lines, postal_line, data_quality_lines, national_index_lines, strengths,
+weaknesses,
 next_tasks (lists of RichText), next_period_word, proposals (RichText), chart_resolution,
 resolution_caption, chart_trend, trend_caption, closing, noi_nhan, signer_authority,
 signer_title, signer_name.
@@ -266,6 +267,8 @@ def _body(document: Document) -> None:
     _line(document, "Ghi chú về số liệu:", "Normal", italic=True)
     _loop(document, "data_quality_lines", "{{ item }}")
     _line(document, "{%p endif %}", "Normal")
+    # The department's standing in the national index (Bộ chỉ số 766); no paragraph without one.
+    _loop(document, "national_index_lines", "{{ item }}")
 
     _line(document, "* Đánh giá chung:", HEADING)
     _line(document, "- Ưu điểm:", "Normal", italic=True)

@@ -1,4 +1,4 @@
-"""Fixtures of the flow tests: a real Prefect API, the portal simulator, a tmp configuration.
+"""Fixtures of the flow tests: a real Prefect API, the portal simulators, a tmp configuration.
 
 The Prefect API (prefect_test_harness) takes 15-20 s to start, so one serves the whole
 session. The simulator holds the demo province; each test gets it without faults, a fresh
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from portal_sim.evaluation import EvaluationSimulator
 from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import open_scenario
 from standins.embedded import SIMULATOR_PASSWORD, SIMULATOR_USER
@@ -42,6 +43,22 @@ def session_simulator() -> Iterator[PortalSimulator]:
         yield simulator
 
 
+@pytest.fixture(scope="session")
+def session_evaluation(session_simulator: PortalSimulator) -> Iterator[EvaluationSimulator]:
+    with EvaluationSimulator(session_simulator.store) as evaluation:
+        yield evaluation
+
+
+@pytest.fixture
+def evaluation(session_evaluation: EvaluationSimulator) -> Iterator[EvaluationSimulator]:
+    """The national index over the same dossiers, every endpoint answering at the start."""
+    session_evaluation.failing = set()
+    session_evaluation.progress_offsets = {}
+    yield session_evaluation
+    session_evaluation.failing = set()
+    session_evaluation.progress_offsets = {}
+
+
 @pytest.fixture
 def simulator(session_simulator: PortalSimulator) -> Iterator[PortalSimulator]:
     """The demo province's portal, without faults at the start of each test."""
@@ -59,6 +76,7 @@ class FlowSetup:
     simulator: PortalSimulator
     smtp: LoopbackSmtpServer
     monkeypatch: pytest.MonkeyPatch
+    evaluation: EvaluationSimulator
 
     def config(self) -> AppConfig:
         """Return the configuration as a run would load it."""
@@ -84,6 +102,7 @@ def flow_setup(
     monkeypatch: pytest.MonkeyPatch,
     simulator: PortalSimulator,
     smtp_server: LoopbackSmtpServer,
+    evaluation: EvaluationSimulator,
 ) -> FlowSetup:
     """A tmp copy of config/ whose portal and mail server are this test's, via TTHC_* variables."""
     config_dir = tmp_path / "config"
@@ -94,7 +113,12 @@ def flow_setup(
     monkeypatch.setenv("PORTAL_PASSWORD", SIMULATOR_PASSWORD)
     monkeypatch.setenv("TTHC_SMTP__HOST", smtp_server.host)
     monkeypatch.setenv("TTHC_SMTP__PORT", str(smtp_server.port))
+    monkeypatch.setenv("TTHC_NATIONAL_INDEX__BASE_URL", evaluation.url)
+    monkeypatch.setenv("TTHC_NATIONAL_INDEX__ROOT_DEPARTMENT_ID", evaluation.root_id)
+    monkeypatch.setenv("TTHC_NATIONAL_INDEX__PAUSE_MIN_SECONDS", "0")
+    monkeypatch.setenv("TTHC_NATIONAL_INDEX__PAUSE_MAX_SECONDS", "0")
+    monkeypatch.setenv("TTHC_NATIONAL_INDEX__BACKOFF_SECONDS", "0")
     monkeypatch.delenv("TTHC_RUNNER__KIND", raising=False)
-    setup = FlowSetup(config_dir, tmp_path / "out", simulator, smtp_server, monkeypatch)
+    setup = FlowSetup(config_dir, tmp_path / "out", simulator, smtp_server, monkeypatch, evaluation)
     setup.use_output(tmp_path / "out")
     return setup

@@ -125,6 +125,13 @@ def test_render_writes_the_seed_report_word_for_word(runner: CliRunner, tmp_path
     assert "Nơi nhận:" in text
     # The four dossiers the seed leaves unexplained are named in the data-quality note.
     assert re.search(r"04 hồ sơ .*rút hồ sơ", text)
+    # The department's standing in the national index (the embedded simulator's figures).
+    assert (
+        "trên Cổng Dịch vụ công quốc gia tháng 5/2024: Sở Khoa học và Công nghệ đạt 84,84/100 "
+        "điểm, xếp thứ 2/6 sở, ban, ngành của tỉnh; trong đó:" in text
+    )
+    assert "- Tiến độ giải quyết: 20/20 điểm;" in text
+    assert "- Mức độ hài lòng: 17,5/18 điểm." in text
 
     sheet = openpyxl.load_workbook(data_form).active
     assert sheet is not None

@@ -24,6 +24,7 @@ from portal_sim.server import Faults
 from tasks.delivery.ledger import DeliveryOutcome
 from tasks.documents.numbers import format_count
 from tasks.run.plan import RunSummary
+from tasks.run.services import open_store
 from tasks.settings.models import RunnerSettings
 from tests.flows.conftest import FlowSetup
 
@@ -102,6 +103,66 @@ def test_the_operators_get_one_alert_naming_the_period_and_the_department(
     assert alert.attachments() == {}
 
 
+def _report_text(setup: FlowSetup, period: str, key: str) -> str:
+    path = setup.output_dir / "reports" / period / f"Báo cáo TTHC {period} {key}.docx"
+    return "\n".join(paragraph.text for paragraph in Document(str(path)).paragraphs)
+
+
+def test_an_unavailable_national_index_fails_nothing_and_the_operators_are_told(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    flow_setup.evaluation.failing = {"service-results"}
+    flow_setup.monkeypatch.setenv("TTHC_NATIONAL_INDEX__MAX_ATTEMPTS", "2")
+
+    state = _run(period="2024-02", departments=["SKHCN"])
+
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary.index is not None and summary.index.index is None
+    assert "service-results: HTTP 503 after 2 attempt(s)" in (summary.index.problem or "")
+    assert _deliveries(flow_setup, "SKHCN") == Counter(
+        dict.fromkeys(_recipients(flow_setup, "SKHCN"), 1)
+    )
+    assert (
+        "Cổng Dịch vụ công quốc gia chưa cung cấp số liệu của Sở Khoa học và Công nghệ tại thời "
+        "điểm lập báo cáo." in _report_text(flow_setup, "2024-02", "SKHCN")
+    )
+    [notice] = flow_setup.smtp.messages_to(OPERATOR)
+    assert notice.subject == "[Lưu ý] Bộ chỉ số 766 tháng 2/2024: 1 điểm cần kiểm tra"
+    assert "Bộ chỉ số 766 kỳ 2024-02 chưa lấy được: national index service-results" in (
+        notice.text()
+    )
+
+    # Back up: the next run fetches again, stores it and the report gains its standing.
+    flow_setup.evaluation.failing = set()
+    again = _run(period="2024-02", departments=["SKHCN"])
+
+    assert again.is_completed(), again.message
+    assert "đạt " in _report_text(flow_setup, "2024-02", "SKHCN")
+    assert len(flow_setup.smtp.messages_to(OPERATOR)) == 1  # nothing more to tell
+    with open_store(flow_setup.config()) as store:
+        stored = store.latest_national_index("2024-02")
+    assert stored is not None and stored[1]["units"]
+
+
+def test_progress_counts_that_differ_go_to_the_operators_never_into_the_report(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    flow_setup.evaluation.progress_offsets = {"H99.15": 3}
+
+    state = _run(period="2024-05", departments=["SKHCN"])
+
+    assert state.is_completed(), state.message
+    [notice] = flow_setup.smtp.messages_to(OPERATOR)
+    assert (
+        "SKHCN (H99.15): Bộ chỉ số 766 57/57/0, hệ thống 54/54/0 (hồ sơ đã giải quyết/đúng hạn "
+        "và trước hạn/quá hạn); chênh lệch vượt ngưỡng 0" in notice.text()
+    )
+    report = _report_text(flow_setup, "2024-05", "SKHCN")
+    assert "57" not in report
+    assert "Tiến độ giải quyết: 20/20 điểm;" in report
+
+
 def _table_rows(data: Any) -> list[dict[str, Any]]:
     rows = json.loads(data) if isinstance(data, str) else data
     assert isinstance(rows, list)
@@ -137,6 +198,7 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
         )
     assert sorted(run.name for run in task_runs) == [
         "báo cáo SYT 2024-01",
+        "bộ chỉ số 766 2024-01",
         "gửi SYT 2024-01",
         "số liệu SYT 2024-01",
     ]
@@ -149,8 +211,11 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
     assert row["Đã gửi"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
     assert row["Kết quả"] == "hoàn thành"
-    markdown = str(by_type["markdown"].data)
+    by_key = {artifact.key: artifact for artifact in artifacts}
+    markdown = str(by_key["bao-cao-tthc-2024-01-tom-tat"].data)
     assert "# Báo cáo TTHC tháng 1/2024" in markdown
+    index = str(by_key["bao-cao-tthc-2024-01-bo-chi-so-766"].data)
+    assert "| SYT | H99.17 | 102/97/5 | 102/97/5 | khớp |" in index
     assert f"Thư đã gửi: 0; bỏ qua (người nhận đã có bản này): {len(syt.delivery.skipped)}" in (
         markdown
     )

@@ -24,6 +24,7 @@ from tasks.delivery.messages import (
     Sender,
     UnsafeHeaderValue,
     build_failure_alert,
+    build_index_notice,
     build_report_message,
     check_address,
     clean_header_text,
@@ -291,6 +292,38 @@ def test_failure_alert_names_period_departments_and_reasons() -> None:
     assert alert.message_id.endswith("@demo.gov.vn>")
     with pytest.raises(NoRecipients, match="operators"):
         build_failure_alert(MAY, {"x": "y"}, [], SENDER)
+    assert "Bộ chỉ số 766" not in alert.text
+
+
+def test_failure_alert_carries_the_national_index_notes_of_the_same_run() -> None:
+    alert = build_failure_alert(
+        MAY,
+        {"STP": "StorageError: cannot open the run database"},
+        ["van-hanh@demo.gov.vn"],
+        SENDER,
+        index_notes=["Bộ chỉ số 766 kỳ 2024-05 chưa lấy được: HTTP 503"],
+    )
+
+    assert "Đối chiếu với Bộ chỉ số 766 trên Cổng Dịch vụ công quốc gia" in alert.text
+    assert "- Bộ chỉ số 766 kỳ 2024-05 chưa lấy được: HTTP 503" in alert.text
+
+
+def test_index_notice_lists_each_note_for_the_operators() -> None:
+    notes = [
+        "Bộ chỉ số 766 kỳ 2024-05: nhóm MDHL không lấy được (HTTP 503 after 6 attempt(s))",
+        "SKHCN (H99.15): Bộ chỉ số 766 57/57/0, hệ thống 54/54/0",
+    ]
+    notice = build_index_notice(MAY, notes, ["van-hanh@demo.gov.vn"], SENDER)
+
+    assert notice.to == ["van-hanh@demo.gov.vn"]
+    assert notice.subject == "[Lưu ý] Bộ chỉ số 766 tháng 5/2024: 2 điểm cần kiểm tra"
+    for note in notes:
+        assert f"- {note}" in notice.text
+    assert "không đưa vào báo cáo ký ban hành" in notice.text
+    with pytest.raises(NoRecipients, match="operators"):
+        build_index_notice(MAY, notes, [], SENDER)
+    with pytest.raises(ValueError, match="at least one note"):
+        build_index_notice(MAY, [], ["van-hanh@demo.gov.vn"], SENDER)
 
 
 # -- the dry-run mailer -----------------------------------------------------------------------

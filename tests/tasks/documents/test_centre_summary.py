@@ -17,6 +17,8 @@ from tasks.documents.centre_summary import (
 )
 from tasks.figures.engine import FIGURE_KEYS, DataQuality, FiguresReport, compute_rates
 from tasks.figures.periods import Period
+from tasks.national_index.model import UnitScore
+from tasks.national_index.standing import Standing
 from tasks.settings.models import Settings, Signer
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "centre_summary.docx"
@@ -118,6 +120,7 @@ def test_summary_document_table_values_in_rank_order(tmp_path: Path) -> None:
         "Trực tuyến mức độ 3, 4",
         "Trả kết quả qua BCCI",
         "Hồ sơ đang giải quyết quá hạn",
+        "Bộ chỉ số 766: điểm (hạng)",
     ]
     assert rows[1] == [
         "2",
@@ -129,15 +132,39 @@ def test_summary_document_table_values_in_rank_order(tmp_path: Path) -> None:
         "95,2%",
         "63,5%",
         "0",
+        "-",  # the national index is not given here
     ]
-    assert rows[3] == ["4", "Sở Tư pháp", "12", "10", "80%", "90%", "0%", "0%", "02"]
+    assert rows[3] == ["4", "Sở Tư pháp", "12", "10", "80%", "90%", "0%", "0%", "02", "-"]
     assert rows[5] == ["-", "Sở Xây dựng", "0", "0", "không phát sinh", "không phát sinh",
-                       "không phát sinh", "không phát sinh", "0"]  # fmt: skip
+                       "không phát sinh", "không phát sinh", "0", "-"]  # fmt: skip
     assert [row[1] for row in rows] == [d.name for d in rank_departments(ROWS)]
     # 63 + 12 + 0 + 10 + 5 + 11 received; 54 + 10 + 0 + 10 + 5 + 11 resolved.
     assert total[:4] == ["", "Tổng cộng", "101", "90"]
     assert total[4:6] == ["88,9%", "96,7%"]  # 80/90 early, 87/90 on time or early
     assert total[8] == "02"
+
+
+def test_the_766_column_and_its_ranking(tmp_path: Path) -> None:
+    def standing(total: float) -> Standing:
+        return Standing(UnitScore("id", "H99.01", "x", "AGENCY", total, 1))
+
+    standings = {"Sở Tư pháp": standing(70.5), "Sở Khoa học và Công nghệ": standing(84.84)}
+    out = render_centre_summary(
+        TEMPLATE, ROWS, MAY, SETTINGS, tmp_path / "summary.docx", standings=standings
+    )
+
+    _, _, *rows, total = ranking_table(out)
+    column = {row[1]: row[-1] for row in rows}
+    assert column["Sở Khoa học và Công nghệ"] == "84,84 (1)"
+    assert column["Sở Tư pháp"] == "70,5 (2)"
+    assert column["Sở Xây dựng"] == "-"
+    assert total[-1] == ""
+    text = all_text(out)
+    assert (
+        "Xếp hạng theo Bộ chỉ số 766 tháng 5/2024: 1. Sở Khoa học và Công nghệ (84,84 điểm); "
+        "2. Sở Tư pháp (70,5 điểm)." in text
+    )
+    assert "Cột Bộ chỉ số 766: điểm của cơ quan trên Cổng Dịch vụ công quốc gia" in text
 
 
 def test_summary_document_header_block_title_and_layout(tmp_path: Path) -> None:

@@ -359,6 +359,52 @@ BROKEN = {
         "TTHC_PORTAL__BASE_URL (overrides portal.base_url): 'api.demo.gov.vn' is neither",
         environ={"TTHC_PORTAL__BASE_URL": "api.demo.gov.vn"},
     ),
+    "national index address cut short": Broken(
+        "settings.yaml",
+        "",
+        "",
+        "TTHC_NATIONAL_INDEX__BASE_URL (overrides national_index.base_url): "
+        "'https://dichvucong.gov.vn/api' must end with /api/v1/reporting/evaluation",
+        environ={
+            "TTHC_NATIONAL_INDEX__BASE_URL": "https://dichvucong.gov.vn/api",
+            "TTHC_NATIONAL_INDEX__ROOT_DEPARTMENT_ID": "r",
+        },
+    ),
+    "national index address without its root unit": Broken(
+        "settings.yaml",
+        "",
+        "",
+        "config/settings.yaml: national_index.root_department_id: the province's departmentId",
+        environ={
+            "TTHC_NATIONAL_INDEX__BASE_URL": "https://dichvucong.gov.vn/api/v1/reporting/evaluation"
+        },
+    ),
+    "national index that is neither embedded, off nor an address": Broken(
+        "settings.yaml",
+        "base_url: embedded\n  # departmentId",
+        "base_url: none\n  # departmentId",
+        "config/settings.yaml: national_index.base_url: 'none' is neither 'embedded', 'off'",
+    ),
+    "national index pauses the wrong way round": Broken(
+        "settings.yaml",
+        "pause_min_seconds: 1.0",
+        "pause_min_seconds: 3.0",
+        "config/settings.yaml: national_index.pause_min_seconds: 3 is above pause_max_seconds 2.5",
+    ),
+    "national index code that is not one": Broken(
+        "departments.yaml",
+        'national_index_code: "H99.15"',
+        'national_index_code: "000.00.15.H99"',
+        "config/departments.yaml: departments[0].national_index_code: '000.00.15.H99' is not a "
+        "departmentCode",
+    ),
+    "national index code used twice": Broken(
+        "departments.yaml",
+        'national_index_code: "H99.09"',
+        'national_index_code: "H99.15"',
+        "config/departments.yaml: departments[1].national_index_code: 'H99.15' is already used "
+        "by department 'SKHCN'",
+    ),
 }
 
 

@@ -36,6 +36,24 @@ from tests.tasks.settings.demo import edit, load_demo
         # A text setting keeps the raw string, even when it reads as a YAML number or boolean.
         ("TTHC_PLACE", "2024", lambda c: c.settings.place, "2024"),
         ("TTHC_SMTP__SECURITY", "starttls", lambda c: c.settings.smtp.security, "starttls"),
+        (
+            "TTHC_NATIONAL_INDEX__BASE_URL",
+            "off",
+            lambda c: c.settings.national_index.base_url,
+            "off",
+        ),
+        (
+            "TTHC_NATIONAL_INDEX__ROOT_DEPARTMENT_ID",
+            "019d2be3-6a85-74ec-a346-6489e82ae4c7",
+            lambda c: c.settings.national_index.root_department_id,
+            "019d2be3-6a85-74ec-a346-6489e82ae4c7",
+        ),
+        (
+            "tthc_national_index__pause_max_seconds",
+            "3",
+            lambda c: c.settings.national_index.pause_max_seconds,
+            3.0,
+        ),
     ],
 )
 def test_environment_overrides_a_setting(

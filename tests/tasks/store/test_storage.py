@@ -93,6 +93,7 @@ def test_a_new_database_gets_every_table(database_url: str) -> None:
         "deliveries",
         "delivery_claims",
         "message_ids",
+        "national_index",
         "schema_version",
     }
 
@@ -263,10 +264,11 @@ def test_a_version_1_database_gets_the_claims_table(database_url: str) -> None:
         )  # fmt: skip
     execute(database_url, "drop table delivery_claims")
     execute(database_url, "drop table message_ids")
+    execute(database_url, "drop table national_index")
     execute(database_url, "update schema_version set version = 1")
 
     with RunStore(database_url) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         claim = store.claim_delivery(
             MAY, "SKHCN", "a@demo.gov.vn", document_hash="h1", claimant="me", lease_seconds=60
         )
@@ -429,3 +431,32 @@ def test_any_output_folder_holds_the_database_it_names(tmp_path: Path, name: str
 
     assert (folder / "tthc-report.sqlite").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+
+def test_every_fetch_of_the_national_index_is_kept_with_its_time(store: RunStore) -> None:
+    store.record_national_index("2024-05", {"period": "2024-05", "units": [1]})
+    store.record_national_index("2024-05", {"period": "2024-05", "units": [2]})
+    store.record_national_index("2024-04", {"period": "2024-04", "units": []})
+
+    latest = store.latest_national_index("2024-05")
+
+    assert latest is not None
+    fetched_at, index = latest
+    assert index["units"] == [2]
+    assert fetched_at == datetime(2024, 6, 1, 8, 2)
+    assert store.latest_national_index("2024-03") is None
+
+
+def test_a_version_1_database_gains_the_national_index_table(tmp_path: Path) -> None:
+    url = default_database_url(tmp_path)
+    with RunStore(url, migrations={}, schema_version=1) as store:
+        store.record_figures("SKHCN", report(MAY))
+    with sqlite3.connect(tmp_path / "tthc-report.sqlite") as connection:
+        connection.execute("drop table national_index")
+
+    with RunStore(url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        store.record_national_index("2024-05", {"units": []})
+        assert store.latest_national_index("2024-05") is not None
+        assert store.latest_figures("SKHCN", MAY) is not None
