@@ -433,7 +433,6 @@ def test_any_output_folder_holds_the_database_it_names(tmp_path: Path, name: str
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 
-
 def test_every_fetch_of_the_national_index_is_kept_with_its_time(store: RunStore) -> None:
     store.record_national_index("2024-05", {"period": "2024-05", "units": [1]})
     store.record_national_index("2024-05", {"period": "2024-05", "units": [2]})
