@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +17,7 @@ from flows.monthly_report import monthly_report
 from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.periods import Period
-from tasks.run.plan import RunSummary
+from tasks.run.plan import RunSummary, message_count
 from tasks.run.services import mail_folder
 from tasks.settings.models import AppConfig
 
@@ -35,9 +36,21 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
     with embedded(config) as services:
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
-        with configured(services.config), prefect_test_harness(server_startup_timeout=120):
+        # The temporary API keeps its files under the output folder, not in ~/.prefect where
+        # another checkout's would collide with them, and sends no usage statistics.
+        prefect_settings = {
+            PREFECT_HOME: config.output_dir.absolute() / "prefect",
+            PREFECT_SERVER_ANALYTICS_ENABLED: False,
+        }
+        with (
+            configured(services.config),
+            temporary_settings(updates=prefect_settings),
+            prefect_test_harness(server_startup_timeout=120),
+        ):
             started = time.monotonic()
             summary = monthly_report(period=period.key)
+            # A refused or invalid run raises here; a completed one returns its summary.
+            assert isinstance(summary, RunSummary)
             elapsed = time.monotonic() - started
         typer.echo(f"monthly_report {period.key}: {elapsed:.1f} s (Prefect API start excluded)")
         by_recipient: dict[str, int] = {}
@@ -50,14 +63,18 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
 
 def print_summary(summary: RunSummary, received: MailReceived | None = None) -> None:
     """Print each department's headline figures, its documents and what was sent."""
-    table = Table(title=f"Báo cáo TTHC {summary.period_key}")
+    dry = summary.dry_run
+    title = f"Báo cáo TTHC {summary.period_key}" + (" (chạy thử)" if dry else "")
+    table = Table(title=title)
     for header in (
         "Sở",
         "Tiếp nhận",
         "Đã giải quyết",
         "Trước hạn",
         "Đang giải quyết",
-        "Thư gửi",
+        # Messages and recipients apart: one message to three recipients is one message.
+        "Thư thử" if dry else "Thư",
+        "Sẽ gửi tới" if dry else "Người nhận",
         "Bỏ qua",
         "Văn bản",
     ):
@@ -72,6 +89,7 @@ def print_summary(summary: RunSummary, received: MailReceived | None = None) -> 
             format_count(report.figures["resolved"]) if report else "",
             format_percent(report.rates["early_rate"]) if report else "",
             format_count(report.figures["in_progress"]) if report else "",
+            str(message_count(delivery)) if delivery else "-",
             str(len(delivery.sent)) if delivery else "-",
             str(len(delivery.skipped)) if delivery else "-",
             result.documents.report.name if result.documents else (result.error or ""),
@@ -81,6 +99,7 @@ def print_summary(summary: RunSummary, received: MailReceived | None = None) -> 
     first = next((r.documents for r in results if r.documents), None)
     if first is not None:
         console.print(f"Văn bản: {first.report.parent}")
+    console.print(f"Thư: {summary.delivery_text()}")
     if received is not None:
         console.print(
             f"Máy chủ thư (loopback) đã nhận {received.messages} thư, lưu ở {received.folder}"

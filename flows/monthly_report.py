@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run as current_flow_run
+from prefect.states import Cancelled, Failed, State
 from prefect.utilities.annotations import opaque
 from pydantic import Field
 
@@ -34,8 +34,8 @@ from flows.steps import (
     render_department_documents,
     retried,
 )
-from tasks.delivery.messages import Sender, build_failure_alert
-from tasks.figures.periods import Period
+from tasks.delivery.messages import OutgoingMessage, Sender, build_failure_alert, build_notice
+from tasks.figures.periods import PERIOD_PATTERN, Period
 from tasks.run.plan import (
     Failure,
     RunPlan,
@@ -49,19 +49,19 @@ from tasks.run.plan import (
 from tasks.run.services import open_mailer
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.settings.models import AppConfig
-from tasks.store.run_lock import RunLockUnavailable, run_lock
+from tasks.store.run_lock import RunLocked, RunLockUnavailable, run_lock
 
 logger = logging.getLogger(__name__)
 
 
-def form_field(title: str, description: str) -> Any:
-    """Return the Field that gives a flow parameter its title and description in the Prefect UI."""
+def form_field(title: str, description: str, **extra: Any) -> Any:
+    """Return the Field that gives a flow parameter its title, description and checks in the UI."""
     # Prefect builds each parameter's schema with the parameter's name as title and the
     # docstring's text as description, over those of Field(); json_schema_extra comes last.
     return Field(
         title=title,
         description=description,
-        json_schema_extra={"title": title, "description": description},
+        json_schema_extra={"title": title, "description": description, **extra},
     )
 
 
@@ -70,11 +70,20 @@ class RunFailed(RuntimeError):
 
 
 def run_name() -> str:
-    """Name a run after its parameters: "báo cáo TTHC 2024-05", with departments when not all."""
-    parameters = current_flow_run.parameters
+    """Name a run after its parameters: "báo cáo TTHC 2024-05 (SKHCN) · chạy thử"."""
+    return name_for(current_flow_run.parameters)
+
+
+def name_for(parameters: dict[str, Any]) -> str:
+    """Return a run's name: the period, the departments when not all, the mode when not plain."""
     period = str(parameters.get("period") or "").strip() or "tháng trước"
     departments = [str(key) for key in parameters.get("departments") or []]
-    return f"báo cáo TTHC {period}" + (f" ({', '.join(departments)})" if departments else "")
+    name = f"báo cáo TTHC {period}" + (f" ({', '.join(departments)})" if departments else "")
+    if parameters.get("dry_run"):
+        name += " · chạy thử"
+    if parameters.get("force_resend"):
+        name += " · gửi lại"
+    return name
 
 
 @flow(
@@ -94,13 +103,17 @@ def monthly_report(
                 'Tháng "2024-05", quý "2024-Q2", 6 tháng "2024-H1" hoặc năm "2024". '
                 "Để trống: tháng trước ngày chạy theo lịch (giờ Việt Nam)."
             ),
+            # The form refuses "2024-13" or "04/2024" before a run exists.
+            pattern=PERIOD_PATTERN,
         ),
     ] = "",
     departments: Annotated[
         list[str],
         form_field(
             "Các sở",
-            'Mã sở trong config/departments.yaml, ví dụ ["SKHCN"]. Để trống: tất cả.',
+            "Chọn một hoặc nhiều sở trong danh sách (config/departments.yaml). "
+            "Để trống: tất cả các sở.",
+            uniqueItems=True,
         ),
     ] = [],  # noqa: B006 - Prefect shows a default in the UI form; the flow never mutates it
     dry_run: Annotated[
@@ -117,8 +130,12 @@ def monthly_report(
             "Gửi lại cho mọi người nhận, kể cả người đã nhận bản này.",
         ),
     ] = False,
-) -> RunSummary:
-    """Report one period for every selected department, then the Centre's summary."""
+) -> RunSummary | State[Any]:
+    """Report one period for every selected department, then the Centre's summary.
+
+    A run refused by the period's lock ends Cancelled with one line (it did nothing, and the
+    run holding the lock does the work); invalid parameters end it Failed with one line.
+    """
     run_logger = get_run_logger()
     config = run_config(os.environ)
     context = FlowRunContext.get()
@@ -131,10 +148,10 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
-        _alert(
-            config, _month_of(scheduled, timezone), [Failure("lượt chạy", "figures", str(error))]
-        )
-        raise
+        # Parameters typed by whoever started the run, who sees this state at once: no alert,
+        # and certainly none naming a month nobody asked for.
+        run_logger.error("tham số không hợp lệ: %s", error)
+        return Failed(message=f"tham số không hợp lệ: {error}")
     run_logger.info(
         "period %s, departments %s, dry run %s", target.key, ", ".join(plan.keys), dry_run
     )
@@ -144,9 +161,14 @@ def monthly_report(
         # cannot be made at all (a read-only output folder) is the operators' to fix.
         try:
             stack.enter_context(run_lock(config.output_dir, target.key))
+        except RunLocked as error:
+            run_logger.warning("%s", error)
+            return Cancelled(message=str(error))
         except RunLockUnavailable as error:
-            _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
-            raise
+            if not dry_run:  # whoever started a dry run is watching it
+                _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+            run_logger.error("%s", error)
+            return Failed(message=str(error))
         live = stack.enter_context(live_config(config))
         try:
             summary = _run(live, plan)
@@ -156,28 +178,53 @@ def monthly_report(
             )
             raise
         summary.task_runner = runner.name if runner is not None else ""
-        publish(summary, target)
+        for result in summary.results:
+            run_logger.info("%s", result.delivery_line(plan.dry_run))
+        run_logger.info("thư: %s", summary.delivery_text())
+        publish(summary, plan)
+        notices = summary.notices
+        for key, notice in notices:
+            run_logger.warning("%s: %s", key, notice)
+        if notices and not plan.dry_run:
+            _notify(live, target, notices)
         if summary.failures:
-            _alert(live, target, summary.failures)
+            if not plan.dry_run:
+                _alert(live, target, summary.failures)
             raise RunFailed(summary.failure_message())
     return summary
 
 
-def _month_of(scheduled: datetime, timezone: ZoneInfo) -> Period:
-    return Period.month_before(scheduled.astimezone(timezone).date())
-
-
 def _alert(config: AppConfig, period: Period, failures: list[Failure]) -> None:
     """Send the operators one e-mail naming the period and each target that failed."""
+    reasons = {failure.target_key: failure.reason for failure in failures}
+    _mail_operators(
+        config,
+        period,
+        lambda operators, sender: build_failure_alert(period, reasons, operators, sender),
+    )
+
+
+def _notify(config: AppConfig, period: Period, notices: list[tuple[str, str]]) -> None:
+    """Send the operators one e-mail on what completed but needs a look (no dossier, no PDF)."""
+    _mail_operators(
+        config,
+        period,
+        lambda operators, sender: build_notice(period, notices, operators, sender),
+    )
+
+
+def _mail_operators(
+    config: AppConfig,
+    period: Period,
+    build: Callable[[list[str], Sender], OutgoingMessage],
+) -> None:
+    """Send the operators the message `build` makes, never raising: the log says when it failed."""
     operators = config.settings.operators
     if not operators:
         return
-    reasons = {failure.target_key: failure.reason for failure in failures}
     try:
         with live_config(config) as live:
-            alert = build_failure_alert(
-                period, reasons, operators, Sender.from_settings(live.settings.smtp)
-            )
+            alert = build(list(operators), Sender.from_settings(live.settings.smtp))
             sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)

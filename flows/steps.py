@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
@@ -73,6 +73,11 @@ def compute_department_figures(
 ) -> DepartmentFigures:
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
     period = Period.parse(period_key)
+    get_run_logger().info(
+        "%s %s: đọc hồ sơ từ cổng dịch vụ công, tính số liệu và xu hướng 12 tháng",
+        department_key,
+        period_key,
+    )
     with open_portal(config) as portal, open_store(config) as store:
         return steps.department_figures(config, portal, store, department_key, period)
 
@@ -86,6 +91,12 @@ def render_department_documents(
     config: AppConfig, department_key: str, figures: DepartmentFigures
 ) -> DocumentSet:
     """Write a department's report and data form for the period."""
+    # The longest silent step otherwise: charts, the .docx, the .xlsx, then LibreOffice's PDF.
+    get_run_logger().info(
+        "%s %s: vẽ biểu đồ, viết báo cáo .docx, biểu mẫu .xlsx và PDF (nếu có LibreOffice)",
+        department_key,
+        figures.report.period.key,
+    )
     with open_store(config) as store:
         return steps.render_department(config, store, figures)
 
@@ -114,6 +125,9 @@ def render_centre_documents(
     config: AppConfig, period_key: str, rows: list[tuple[str, FiguresReport]]
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
+    get_run_logger().info(
+        "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period_key, len(rows)
+    )
     with open_store(config) as store:
         return steps.render_summary(config, store, Period.parse(period_key), rows)
 
@@ -131,7 +145,9 @@ def deliver_centre_documents(
     del period_key  # in the task run's name
     target = CentreTarget(config.settings.centre_name)
     figures, rates = steps.summary_totals(reports)
-    return _deliver(config, target, documents, figures, rates, dry_run, force_resend)
+    return _deliver(
+        config, target, documents, figures, rates, dry_run, force_resend, summary_of=len(reports)
+    )
 
 
 def _deliver(
@@ -142,6 +158,8 @@ def _deliver(
     rates: Rates,
     dry_run: bool,
     force_resend: bool,
+    *,
+    summary_of: int | None = None,
 ) -> DeliveryOutcome:
     mailer = open_mailer(config, dry_run=dry_run, period_key=documents.period_key)
     with open_store(config) as store:
@@ -155,6 +173,7 @@ def _deliver(
             rates,
             dry_run=dry_run,
             force_resend=force_resend,
+            summary_of=summary_of,
         )
     if not outcome.ok:
         raise DeliveryIncomplete(outcome)

@@ -54,10 +54,14 @@ def open_portal(config: AppConfig) -> HttpPortal:
 def open_mailer(config: AppConfig, *, dry_run: bool, period_key: str) -> Mailer:
     """Return the mailer: .eml files for a dry run, else the configured SMTP server."""
     if dry_run:
-        return EmlDirectoryMailer(dry_run_folder(config, period_key))
+        return EmlDirectoryMailer(
+            dry_run_folder(config, period_key), timezone=config.settings.timezone
+        )
     password = config.secrets.smtp_password
     return YagmailMailer(
-        config.settings.smtp, password.get_secret_value() if password is not None else None
+        config.settings.smtp,
+        password.get_secret_value() if password is not None else None,
+        timezone=config.settings.timezone,
     )
 
 
