@@ -32,7 +32,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from tasks.figures.periods import InvalidPeriod, Period
-from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
+from tasks.settings.paths import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
 
 if TYPE_CHECKING:
     from tasks.settings.models import AppConfig
@@ -185,6 +185,8 @@ def cli_state(ctx: typer.Context) -> CliState:
 
 def load_for_cli(ctx: typer.Context) -> AppConfig:
     """Return the validated configuration; print its problems to stderr and exit 2 if any."""
+    from tasks.settings.loading import ConfigError, load_config
+
     state = cli_state(ctx)
     if state.config is None:
         try:
