@@ -390,7 +390,8 @@ def send_command(
     with configured(config):
         state = monthly_report(
             period=target.key,
-            departments=keys,
+            # All departments go as none named: the run's name then lists none.
+            departments=keys if department else [],
             dry_run=dry_run,
             force_resend=force_resend,
             return_state=True,

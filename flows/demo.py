@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+from prefect.settings.legacy import Setting
 from prefect.testing.utilities import prefect_test_harness
 from rich.console import Console
 from rich.table import Table
@@ -31,20 +33,27 @@ class MailReceived:
     folder: Path
 
 
+def temporary_api_settings(config: AppConfig) -> dict[Setting, Any]:
+    """Return the Prefect settings of the demo's temporary API: its own home, no analytics.
+
+    Its files go under the output folder, not ~/.prefect where another checkout's would
+    collide with them ("database is locked"), and it sends no usage statistics (which, without
+    network access, fail with an ERROR line on every run).
+    """
+    return {
+        PREFECT_HOME: config.output_dir.absolute() / "prefect",
+        PREFECT_SERVER_ANALYTICS_ENABLED: False,
+    }
+
+
 def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceived]:
     """Start the simulator and mail server, run monthly_report on a temporary Prefect API."""
     with embedded(config) as services:
         server = services.mail_server.received if services.mail_server else []
         before = len(server)
-        # The temporary API keeps its files under the output folder, not in ~/.prefect where
-        # another checkout's would collide with them, and sends no usage statistics.
-        prefect_settings = {
-            PREFECT_HOME: config.output_dir.absolute() / "prefect",
-            PREFECT_SERVER_ANALYTICS_ENABLED: False,
-        }
         with (
             configured(services.config),
-            temporary_settings(updates=prefect_settings),
+            temporary_settings(updates=temporary_api_settings(config)),
             prefect_test_harness(server_startup_timeout=120),
         ):
             started = time.monotonic()

@@ -140,18 +140,22 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
         "số liệu SYT 2024-01",
     ]
     by_type = {artifact.type: artifact for artifact in artifacts}
-    assert by_type["table"].key == "bao-cao-tthc-2024-01"
+    # A run of one department keeps its own key: it does not overwrite a run of all.
+    assert by_type["table"].key == "bao-cao-tthc-2024-01-syt"
     [row] = _table_rows(by_type["table"].data)
     assert row["Sở"] == "SYT"
     assert row["Tổng tiếp nhận"] == syt.report.figures["received_total"]
     assert row["Đã giải quyết"] == syt.report.figures["resolved"]
-    assert row["Đã gửi"] == 0
+    assert row["Thư đã gửi"] == 0
+    assert row["Người nhận"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
     assert row["Kết quả"] == "hoàn thành"
     markdown = str(by_type["markdown"].data)
     assert "# Báo cáo TTHC tháng 1/2024" in markdown
-    assert f"Thư đã gửi: 0; bỏ qua (người nhận đã có bản này): {len(syt.delivery.skipped)}" in (
-        markdown
+    skipped = len(syt.delivery.skipped)
+    assert (
+        f"- Thư: 0 thư đã gửi tới 0 người nhận; bỏ qua {skipped} người nhận đã có bản này"
+        in markdown
     )
     assert "Văn bản đã viết: 2" in markdown
 
