@@ -187,9 +187,8 @@ def backfill_locally(
             period, state.state_details.flow_run_id, state.name or state.type.value, dry_run=dry_run
         )
         run.message = _one_line(state.message)
-        if state.is_completed():
-            summary = state.result()
-            assert isinstance(summary, RunSummary)  # a completed run returns its summary
+        summary = state.result() if state.is_completed() else None
+        if isinstance(summary, RunSummary):  # not a run refused by the period's lock
             _count(run, summary)
         runs.append(run)
         on_finished(run)

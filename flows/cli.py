@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,6 +108,10 @@ def foreseeable(error: BaseException) -> tuple[int, str] | None:
 
     if isinstance(error, RunLocked):
         return REFUSED_EXIT, str(error)
+    # Not imported for the check: that would load Prefect after any failure, flow or not.
+    flow_module = sys.modules.get("flows.monthly_report")
+    if flow_module is not None and isinstance(error, flow_module.RunFailed):
+        return FAILED_EXIT, str(error)
     if isinstance(error, MissingCredentials):
         return CONFIG_PROBLEM_EXIT, str(error)
     if isinstance(error, PortalAuthError):
@@ -384,7 +389,7 @@ def send_command(
     from prefect.states import State
 
     from flows.demo import print_summary
-    from flows.monthly_report import monthly_report
+    from flows.monthly_report import REFUSED, monthly_report
     from flows.runtime import configured
 
     with configured(config):
@@ -396,7 +401,7 @@ def send_command(
             force_resend=force_resend,
             return_state=True,
         )
-    if state.is_cancelled():
+    if state.name == REFUSED:
         # Refused by the period's lock: not a failure, and the other run does the work.
         _fail(REFUSED_EXIT, _first_line(state.message) or "refused")
     if not state.is_completed():

@@ -15,13 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.embedded import embedded
-from flows.monthly_report import monthly_report
+from flows.monthly_report import RunFailed, monthly_report
 from flows.runtime import configured
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.periods import Period
 from tasks.run.plan import RunSummary, message_count
 from tasks.run.services import mail_folder
 from tasks.settings.models import AppConfig
+from tasks.store.run_lock import RunLocked
 
 
 @dataclass
@@ -57,9 +58,12 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
             prefect_test_harness(server_startup_timeout=120),
         ):
             started = time.monotonic()
-            summary = monthly_report(period=period.key)
-            # A refused or invalid run raises here; a completed one returns its summary.
-            assert isinstance(summary, RunSummary)
+            state = monthly_report(period=period.key, return_state=True)
+            if state.is_failed():
+                raise RunFailed(state.message or "the run failed")
+            summary = state.result()
+            if not isinstance(summary, RunSummary):  # refused: another run holds the period
+                raise RunLocked(state.message or f"another run of {period.key} is in progress")
             elapsed = time.monotonic() - started
         typer.echo(f"monthly_report {period.key}: {elapsed:.1f} s (Prefect API start excluded)")
         by_recipient: dict[str, int] = {}

@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run as current_flow_run
-from prefect.states import Cancelled, Failed, State
+from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import opaque
 from pydantic import Field
 
@@ -65,8 +65,14 @@ def form_field(title: str, description: str, **extra: Any) -> Any:
     )
 
 
+# The state of a run refused by the period's lock: of type Completed, so that nothing reads
+# it as a failure (Cancelled would make the process that ran it log a traceback), and named
+# so that nobody reads it as done.
+REFUSED = "Refused"
+
+
 class RunFailed(RuntimeError):
-    """Some targets did not complete; the message names each and why."""
+    """Some targets did not complete; the message names each and why (the run's message)."""
 
 
 def run_name() -> str:
@@ -133,8 +139,9 @@ def monthly_report(
 ) -> RunSummary | State[Any]:
     """Report one period for every selected department, then the Centre's summary.
 
-    A run refused by the period's lock ends Cancelled with one line (it did nothing, and the
-    run holding the lock does the work); invalid parameters end it Failed with one line.
+    A run refused by the period's lock ends in the Completed state named "Refused", with one
+    line (it did nothing, and the run holding the lock does the work); invalid parameters end
+    it Failed with one line.
     """
     run_logger = get_run_logger()
     config = run_config(os.environ)
@@ -163,7 +170,7 @@ def monthly_report(
             stack.enter_context(run_lock(config.output_dir, target.key))
         except RunLocked as error:
             run_logger.warning("%s", error)
-            return Cancelled(message=str(error))
+            return Completed(name=REFUSED, message=str(error))
         except RunLockUnavailable as error:
             if not dry_run:  # whoever started a dry run is watching it
                 _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
@@ -190,7 +197,10 @@ def monthly_report(
         if summary.failures:
             if not plan.dry_run:
                 _alert(live, target, summary.failures)
-            raise RunFailed(summary.failure_message())
+            # A state, not an exception: the message names each target, and a traceback
+            # would say nothing more about a portal or a mail server that failed.
+            run_logger.error("%s", summary.failure_message())
+            return Failed(message=summary.failure_message())
     return summary
 
 

@@ -77,7 +77,7 @@ def _count(setup: FlowSetup, key: str) -> int:
     return len({a.lower() for a in [*recipients.to, *recipients.cc, *recipients.bcc]})
 
 
-def test_a_run_refused_by_the_period_lock_is_cancelled_with_one_line_and_no_alert(
+def test_a_run_refused_by_the_period_lock_is_no_failure_says_one_line_and_alerts_nobody(
     prefect_api: str, flow_setup: FlowSetup
 ) -> None:
     # Another run of 2024-02 holds the period's lock (the real lock, as a deployment run would).
@@ -97,7 +97,7 @@ def test_a_run_refused_by_the_period_lock_is_cancelled_with_one_line_and_no_aler
             limit=1,
         )
     assert flow_run.state is not None
-    assert flow_run.state.type == StateType.CANCELLED
+    assert (flow_run.state.type, flow_run.state.name) == (StateType.COMPLETED, "Refused")
     assert flow_run.state.message is not None
     assert flow_run.state.message.startswith("another run of 2024-02 is in progress")
     # Nobody must act: no operators' alert, nothing sent at all.
@@ -201,3 +201,20 @@ def test_a_failed_pdf_never_stops_delivery_and_a_later_run_adds_nothing_twice(
     assert again.is_completed(), again.message
     assert flow_setup.messages_for("SYT") == [delivered]  # the PDF alone sends nothing again
     assert len(flow_setup.smtp.messages_to(OPERATOR)) == 1
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_a_dry_run_alerts_nobody(
+    prefect_api: str, flow_setup: FlowSetup, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    flow_setup.use_output(blocker / "out")
+
+    result = CliRunner().invoke(app, ["send", "--period", "2024-02", "--dry-run"])
+
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"cannot create the run lock {blocker / 'out'}")
+    assert line.endswith("(the output folder must be writable)")
+    assert "Traceback" not in result.output
+    assert flow_setup.smtp.received == []  # a dry run's operator is watching: no alert
