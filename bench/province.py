@@ -31,7 +31,7 @@ import yaml
 
 from bench.common import PROVINCE_SCENARIO, BenchResult, cpu_used, median, tree_cpu_seconds
 from bench.simulator import SIMULATOR_PASSWORD, SIMULATOR_USER, SimulatorProcess
-from flows.runtime import environment_overrides
+from standins.environment import environment_overrides
 
 PERIOD = "2024-12"
 LATENCY_SECONDS = 0.02

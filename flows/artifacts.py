@@ -45,10 +45,10 @@ def publish(summary: RunSummary, plan: RunPlan) -> None:
             {
                 "Sở": result.key,
                 "Tên": result.name,
-                "Tổng tiếp nhận": report.figures["received_total"] if report else "",
-                "Đã giải quyết": report.figures["resolved"] if report else "",
+                "Tổng tiếp nhận": format_count(report.figures["received_total"]) if report else "",
+                "Đã giải quyết": format_count(report.figures["resolved"]) if report else "",
                 "Trước hạn": format_percent(report.rates["early_rate"]) if report else "",
-                "Đang giải quyết": report.figures["in_progress"] if report else "",
+                "Đang giải quyết": format_count(report.figures["in_progress"]) if report else "",
                 messages: message_count(delivery) if delivery else 0,
                 recipients: len(delivery.sent) if delivery else 0,
                 "Bỏ qua (đã nhận)": len(delivery.skipped) if delivery else 0,

@@ -343,32 +343,45 @@ def render_command(
     ctx: typer.Context, period: PeriodOption, department: DepartmentsOption = None
 ) -> None:
     """Write the documents of a period to the output folder, sending nothing."""
-    target_period = _period(period)
+    _period(period)
     config = load_for_cli(ctx)
     from flows.embedded import live_config
-    from tasks.run.plan import UnknownDepartment, decide_centre, plan_run
+    from tasks.figures.engine import FiguresReport
+    from tasks.run.plan import Failure, Step, UnknownDepartment, decide_centre, plan_run
     from tasks.run.services import open_portal, open_store
     from tasks.run.steps import department_figures, render_department, render_summary
 
     try:
-        plan = plan_run(config, target_period, department or [])
+        plan = plan_run(config, _reportable_period(config, period), department or [])
     except UnknownDepartment as error:
         raise typer.BadParameter(str(error), param_hint="--department") from None
+    failures: list[Failure] = []
     with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:
-        reports = {}
+        reports: dict[str, FiguresReport | None] = {}
         for target in plan.departments:
-            figures = department_figures(live, portal, store, target.key, plan.period)
-            documents = render_department(live, store, figures)
-            reports[target.key] = figures.report
+            step: Step = "figures"
+            # One department's failure does not stop the others, as in a run of the flow.
+            try:
+                figures = department_figures(live, portal, store, target.key, plan.period)
+                reports[target.key] = figures.report
+                step = "documents"
+                documents = render_department(live, store, figures)
+            except Exception as error:
+                failures.append(Failure(target.key, step, f"{type(error).__name__}: {error}"))
+                continue
             for path in documents.attachments:
                 typer.echo(str(path))
         decision = decide_centre(plan, reports)
         if decision.target is None:
             typer.echo(f"báo cáo tổng hợp chưa lập: {decision.held}")
-            return
-        summary = render_summary(live, store, plan.period, decision.rows)
-        for path in summary.attachments:
-            typer.echo(str(path))
+        else:
+            summary = render_summary(live, store, plan.period, decision.rows)
+            for path in summary.attachments:
+                typer.echo(str(path))
+    for failure in failures:
+        typer.echo(failure.line(), err=True)
+    if failures:
+        raise typer.Exit(code=FAILED_EXIT)
 
 
 @app.command("send")

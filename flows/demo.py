@@ -77,7 +77,7 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
 def print_summary(summary: RunSummary, received: MailReceived | None = None) -> None:
     """Print each department's headline figures, its documents and what was sent."""
     dry = summary.dry_run
-    title = f"Báo cáo TTHC {summary.period_key}" + (" (chạy thử)" if dry else "")
+    title = f"Báo cáo TTHC {summary.period.key}" + (" (chạy thử)" if dry else "")
     table = Table(title=title)
     for header in (
         "Sở",

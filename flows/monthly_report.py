@@ -43,6 +43,7 @@ from tasks.run.plan import (
     Step,
     TargetResult,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -173,16 +174,14 @@ def monthly_report(
             return Completed(name=REFUSED, message=str(error))
         except RunLockUnavailable as error:
             if not dry_run:  # whoever started a dry run is watching it
-                _alert(config, target, [Failure("lượt chạy", "figures", str(error))])
+                _alert(config, target, [Failure("lượt chạy", "run", str(error))])
             run_logger.error("%s", error)
             return Failed(message=str(error))
         live = stack.enter_context(live_config(config))
         try:
             summary = _run(live, plan)
         except Exception as error:  # a bug or an outside failure no task caught
-            _alert(
-                live, target, [Failure("lượt chạy", "figures", f"{type(error).__name__}: {error}")]
-            )
+            _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
         summary.task_runner = runner.name if runner is not None else ""
         for result in summary.results:
@@ -235,7 +234,7 @@ def _mail_operators(
     try:
         with live_config(config) as live:
             alert = build(list(operators), Sender.from_settings(live.settings.smtp))
-            sent = open_mailer(live, dry_run=False, period_key=period.key).send(alert)
+            sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)
         return
@@ -260,10 +259,10 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     # annotated arguments to the task still wrapped, so the Dask runner goes without.
     shield: Callable[[Any], Any] = opaque if runner.kind == "default" else _as_is
     settings = shield(config)
-    period_key = plan.period.key
+    period = plan.period
     keys = plan.keys
     figures: dict[str, PrefectFuture[DepartmentFigures]] = {
-        k: compute.submit(settings, k, period_key) for k in keys
+        k: compute.submit(settings, k, period) for k in keys
     }
     documents: dict[str, PrefectFuture[DocumentSet]] = {
         k: render_department_documents.submit(settings, k, shield(figures[k])) for k in keys
@@ -282,7 +281,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
     pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
     wait([*pending, *deliveries.values()])
 
-    summary = RunSummary(period_key, plan.dry_run)
+    summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
         key = department.key
         result = TargetResult(department)
@@ -308,11 +307,11 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         return summary
     centre = TargetResult(decision.target)
     centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period_key, shield(decision.rows)
+        settings, period, shield(decision.rows)
     )
     centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
         settings,
-        period_key,
+        period,
         shield(centre_documents),
         shield([report for _, report in decision.rows]),
         plan.dry_run,
@@ -331,17 +330,17 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:
-    """Return the failure of the first step that did not complete, None when all did."""
-    for step, future in futures:
-        if not future.state.is_completed():
-            return Failure(key, step, _error_text(future))
-    return None
+    """Return the target's failure by the plan's rule, from the states of its steps' futures."""
+    return first_failure(key, [(step, _error_text(future)) for step, future in futures])
 
 
-def _error_text(future: PrefectFuture[Any]) -> str:
+def _error_text(future: PrefectFuture[Any]) -> str | None:
+    """Return why the future's task did not complete (one line), None when it did."""
     state = future.state
+    if state.is_completed():
+        return None
     try:
         future.result(raise_on_failure=True)
     except BaseException as error:  # the task's own exception, to name in the summary
-        return f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        return f"{type(error).__name__}: {error}"
     return state.message or state.name or "failed"

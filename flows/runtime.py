@@ -131,22 +131,3 @@ class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
         if self._delegate is None:
             raise RuntimeError("the task runner is not chosen: the flow calls use(settings) first")
         return self._delegate
-
-
-@contextmanager
-def environment_overrides(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, then put back what was there.
-
-    The flow reads its configuration from the environment at its entry, so a caller that
-    aims one run at particular servers (the demo, a benchmark, a test) sets them here.
-    """
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -65,18 +65,17 @@ def retry_when_mail_transient(_task: Any, _run: TaskRun, state: State[Any]) -> b
 
 @task(
     name="tinh-so-lieu",
-    task_run_name="số liệu {department_key} {period_key}",
+    task_run_name="số liệu {department_key} {period}",
     cache_policy=NO_CACHE,
 )
 def compute_department_figures(
-    config: AppConfig, department_key: str, period_key: str
+    config: AppConfig, department_key: str, period: Period
 ) -> DepartmentFigures:
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
-    period = Period.parse(period_key)
     get_run_logger().info(
         "%s %s: đọc hồ sơ từ cổng dịch vụ công, tính số liệu và xu hướng 12 tháng",
         department_key,
-        period_key,
+        period.key,
     )
     with open_portal(config) as portal, open_store(config) as store:
         return steps.department_figures(config, portal, store, department_key, period)
@@ -103,7 +102,7 @@ def render_department_documents(
 
 @task(
     name="gui-bao-cao",
-    task_run_name="gửi {department_key} {documents.period_key}",
+    task_run_name="gửi {department_key} {documents.period}",
     cache_policy=NO_CACHE,
 )
 def deliver_department_documents(
@@ -120,29 +119,29 @@ def deliver_department_documents(
     return _deliver(config, target, documents, report.figures, report.rates, dry_run, force_resend)
 
 
-@task(name="tong-hop", task_run_name="tổng hợp {period_key}", cache_policy=NO_CACHE)
+@task(name="tong-hop", task_run_name="tổng hợp {period}", cache_policy=NO_CACHE)
 def render_centre_documents(
-    config: AppConfig, period_key: str, rows: list[tuple[str, FiguresReport]]
+    config: AppConfig, period: Period, rows: list[tuple[str, FiguresReport]]
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
     get_run_logger().info(
-        "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period_key, len(rows)
+        "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period.key, len(rows)
     )
     with open_store(config) as store:
-        return steps.render_summary(config, store, Period.parse(period_key), rows)
+        return steps.render_summary(config, store, period, rows)
 
 
-@task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period_key}", cache_policy=NO_CACHE)
+@task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period}", cache_policy=NO_CACHE)
 def deliver_centre_documents(
     config: AppConfig,
-    period_key: str,
+    period: Period,
     documents: DocumentSet,
     reports: list[FiguresReport],
     dry_run: bool,
     force_resend: bool,
 ) -> DeliveryOutcome:
     """Send the Centre's summary to the Centre."""
-    del period_key  # in the task run's name
+    del period  # in the task run's name; the documents carry it too
     target = CentreTarget(config.settings.centre_name)
     figures, rates = steps.summary_totals(reports)
     return _deliver(
@@ -161,7 +160,7 @@ def _deliver(
     *,
     summary_of: int | None = None,
 ) -> DeliveryOutcome:
-    mailer = open_mailer(config, dry_run=dry_run, period_key=documents.period_key)
+    mailer = open_mailer(config, dry_run=dry_run, period=documents.period)
     with open_store(config) as store:
         outcome = steps.deliver(
             config,

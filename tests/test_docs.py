@@ -22,7 +22,7 @@ DOCS = ROOT / "docs"
 KPI_RULES = DOCS / "kpi-rules.md"
 
 # Folders whose .py files may cite a doc, searched recursively.
-CITING_FOLDERS = ("flows", "tasks", "portal_sim", "standins", "bench", "templates")
+CITING_FOLDERS = ("flows", "tasks", "portal_sim", "standins", "bench", "templates", "tests")
 # A cited .md file: a name or path ending in ".md", not part of a longer word or of a URL.
 CITATION = re.compile(r"(?<![\w./:-])([\w./-]+\.md)(?![\w-])")
 NAME_CELL = re.compile(r"^`([A-Za-z_][A-Za-z0-9_]*)`$")
@@ -119,10 +119,11 @@ def test_kpi_rules_lists_exactly_the_code_names(
 
 
 def citing_files() -> list[Path]:
-    """Return README.md and every .py file of the folders that may cite a doc."""
-    files = [ROOT / "README.md"]
+    """Return README.md, the docs and every .py or .yaml file of the folders that may cite."""
+    files = [ROOT / "README.md", ROOT / "prefect.yaml", *sorted(DOCS.glob("*.md"))]
     for folder in CITING_FOLDERS:
-        files.extend(sorted((ROOT / folder).rglob("*.py")))
+        for pattern in ("*.py", "*.yaml"):
+            files.extend(sorted((ROOT / folder).rglob(pattern)))
     return files
 
 
@@ -155,3 +156,19 @@ def test_every_cited_md_file_exists() -> None:
     assert not missing, "cited .md files that exist neither as written nor under docs/:\n" + (
         "\n".join(missing)
     )
+
+
+SOURCE_PATH = re.compile(
+    r"(?<![\w./-])((?:flows|tasks|portal_sim|standins|bench|tests|templates)/[\w/]+\.py)\b"
+)
+
+
+def test_every_cited_source_file_exists() -> None:
+    missing = [
+        f"{path.relative_to(ROOT)}:{number}: {match.group(1)}"
+        for path in citing_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in SOURCE_PATH.finditer(line)
+        if not (ROOT / match.group(1)).is_file()
+    ]
+    assert not missing, "cited source files that do not exist:\n" + "\n".join(missing)

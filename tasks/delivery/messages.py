@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 import jinja2
 
-from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.numbers import format_count, format_percent, format_size
 from tasks.figures.engine import Figures, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentRecipients, SmtpSettings
@@ -244,13 +244,6 @@ def _render(templates_dir: Path | None, name: str, context: Mapping[str, Any]) -
 def _tidy_body(text: str) -> str:
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def format_size(size: int) -> str:
-    """Return a file size for people: "850 KB", "12,5 MB"."""
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0").replace(".", ",") + " MB"
 
 
 def select_attachments(

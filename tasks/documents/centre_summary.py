@@ -18,17 +18,17 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
 from tasks.documents.report_text import date_line, recipient_lines
 from tasks.figures.engine import (
     FIGURE_KEYS,
+    FigureName,
     Figures,
     FiguresReport,
+    RateName,
     Rates,
     compute_rates,
-    figure_counts,
-    figures_from_mapping,
-    rate_values,
+    zero_figures,
 )
 from tasks.figures.periods import Period
 from tasks.settings.models import Settings, Signer
@@ -50,13 +50,13 @@ RANKING_NOTE = (
 ATTACHMENT_NOTE = "(Gửi kèm theo biểu mẫu tổng hợp số liệu)"
 
 # The table's rate columns and count columns, as the template's row keys.
-RATE_COLUMNS: tuple[str, ...] = (
+RATE_COLUMNS: tuple[RateName, ...] = (
     "early_rate",
     "on_time_or_early_rate",
     "online_l34_rate",
     "postal_rate",
 )
-COUNT_COLUMNS: tuple[str, ...] = ("received_total", "resolved", "in_progress_overdue")
+COUNT_COLUMNS: tuple[FigureName, ...] = ("received_total", "resolved", "in_progress_overdue")
 
 
 class SummaryTemplateError(ValueError):
@@ -101,18 +101,18 @@ def rank_departments(rows: Sequence[tuple[str, FiguresReport]]) -> list[RankedDe
 
 def total_figures(reports: Sequence[FiguresReport]) -> Figures:
     """Return every figure summed over `reports`."""
-    total = dict.fromkeys(FIGURE_KEYS, 0)
+    total = zero_figures()
     for report in reports:
-        for key, count in figure_counts(report.figures).items():
-            total[key] += count
-    return figures_from_mapping(total)
+        for key in FIGURE_KEYS:
+            total[key] += report.figures[key]
+    return total
 
 
 def table_row(rank: str, name: str, figures: Figures, rates: Rates) -> dict[str, str]:
     """Return one row of the table as the document prints it ("90,7%", "không phát sinh")."""
     row = {"rank": rank, "name": name}
-    row.update({key: format_count(figure_counts(figures)[key]) for key in COUNT_COLUMNS})
-    row.update({key: format_percent(rate_values(rates)[key]) for key in RATE_COLUMNS})
+    row.update({key: format_count(figures[key]) for key in COUNT_COLUMNS})
+    row.update({key: format_percent(rates[key]) for key in RATE_COLUMNS})
     return row
 
 
@@ -157,14 +157,14 @@ def summary_findings(ranked: Sequence[RankedDepartment], total: Figures) -> list
 
 
 def _reaches(rate: float | None) -> str:
-    return "không phát sinh" if rate is None else f"đạt {format_percent(rate)}"
+    return NOT_ARISEN if rate is None else f"đạt {format_percent(rate)}"
 
 
-def _named_counts(ranked: Sequence[RankedDepartment], key: str, lead: str, none: str) -> str:
+def _named_counts(ranked: Sequence[RankedDepartment], key: FigureName, lead: str, none: str) -> str:
     named = [
-        f"{d.name} ({format_count(figure_counts(d.report.figures)[key])} hồ sơ)"
+        f"{d.name} ({format_count(d.report.figures[key])} hồ sơ)"
         for d in ranked
-        if figure_counts(d.report.figures)[key]
+        if d.report.figures[key]
     ]
     return f"{lead}{', '.join(named)}." if named else none
 

@@ -28,8 +28,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from tasks.documents.numbers import format_percent
-from tasks.figures.engine import Figures, Rates, figure_counts, rate_values
+from tasks.documents.numbers import format_count, format_percent
+from tasks.figures.engine import FigureName, Figures, RateName, Rates
 from tasks.figures.periods import Period
 
 # DejaVu Sans ships with matplotlib and covers every Vietnamese letter with its diacritics.
@@ -50,14 +50,14 @@ TREND_TITLE = "Diễn biến các tỷ lệ chính trong 12 tháng"
 TREND_EMPTY = "Chưa có số liệu"
 
 # (figure key, label, colour) of the resolution split, in reading order.
-RESOLUTION_PARTS: tuple[tuple[str, str, str], ...] = (
+RESOLUTION_PARTS: tuple[tuple[FigureName, str, str], ...] = (
     ("resolved_early", "Trước hạn", "#2e7d32"),
     ("resolved_on_time", "Đúng hạn", "#1565c0"),
     ("resolved_late", "Quá hạn", "#c62828"),
 )
 
 # (rate key, legend label, colour, marker) of the trend chart.
-TREND_SERIES: tuple[tuple[str, str, str, str], ...] = (
+TREND_SERIES: tuple[tuple[RateName, str, str, str], ...] = (
     ("early_rate", "Tỷ lệ giải quyết trước hạn", "#2e7d32", "o"),
     ("online_l34_rate", "Tỷ lệ hồ sơ trực tuyến mức độ 3, 4", "#1565c0", "s"),
     ("postal_rate", "Tỷ lệ trả kết quả qua BCCI", "#ef6c00", "^"),
@@ -103,7 +103,7 @@ def resolution_figure(figures: Figures) -> Figure:
     missing = [key for key, _, _ in RESOLUTION_PARTS if key not in figures]
     if missing:
         raise ValueError(f"resolution chart: figures lack {', '.join(missing)}")
-    counts = [int(figure_counts(figures)[key]) for key, _, _ in RESOLUTION_PARTS]
+    counts = [int(figures[key]) for key, _, _ in RESOLUTION_PARTS]
     if any(count < 0 for count in counts):
         raise ValueError(f"resolution chart: negative count in {counts}")
     figure = _new_figure(RESOLUTION_HEIGHT_CM)
@@ -122,7 +122,7 @@ def resolution_figure(figures: Figures) -> Figure:
         axes.text(
             count,
             position,
-            f"  {count} hồ sơ ({format_percent(count / total)})",
+            f"  {format_count(count)} hồ sơ ({format_percent(count / total)})",
             va="center",
             ha="left",
             fontfamily=FONT,
@@ -168,7 +168,7 @@ def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
     positions = list(range(len(points)))
     for key, label, colour, marker in TREND_SERIES:
         # NaN leaves a gap in the line where a month had no denominator.
-        values = [_as_percent(rate_values(rates).get(key), period, key) for period, rates in points]
+        values = [_as_percent(rates.get(key), period, key) for period, rates in points]
         axes.plot(positions, values, label=label, color=colour, marker=marker, markersize=4)
     axes.set_ylim(0, 105)
     axes.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))

@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.figures.engine import FiguresReport, figure_counts
+from tasks.figures.engine import FigureName, FiguresReport
 from tasks.figures.periods import Period
 
 FORM_TITLE = "Biểu mẫu số liệu kết quả tiếp nhận, giải quyết TTHC"
@@ -32,7 +32,7 @@ DEPARTMENT_HEADER = "Cơ quan, đơn vị"
 SHEET_TITLE = "Biểu mẫu số liệu"
 
 # (group label, [(figure key, column label)]) in the column order of Biểu II.06a.
-COLUMN_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+COLUMN_GROUPS: tuple[tuple[str, tuple[tuple[FigureName, str], ...]], ...] = (
     (
         "Số hồ sơ tiếp nhận",
         (
@@ -62,7 +62,9 @@ COLUMN_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
 )
 # The same keys as tasks.figures.FORM_KEYS, in the same order (a test checks it).
-COUNT_KEYS: tuple[str, ...] = tuple(key for _, columns in COLUMN_GROUPS for key, _ in columns)
+COUNT_KEYS: tuple[FigureName, ...] = tuple(
+    key for _, columns in COLUMN_GROUPS for key, _ in columns
+)
 
 # Layout: header block rows, then two rows of column headers and one of column numbers.
 FIRST_COLUMNS = 2  # STT, name
@@ -86,7 +88,7 @@ class FormRow:
     """One line of the form: a field of activity or a department, with its counts."""
 
     name: str
-    counts: dict[str, int]
+    counts: dict[FigureName, int]
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class FormSheet:
     period_label: str
     name_header: str
     rows: tuple[FormRow, ...]
-    total: dict[str, int]
+    total: dict[FigureName, int]
 
 
 def department_form(report: FiguresReport, department_name: str) -> FormSheet:
@@ -107,7 +109,7 @@ def department_form(report: FiguresReport, department_name: str) -> FormSheet:
         FormRow(name=field.name.strip() or field.code or "(không rõ lĩnh vực)", counts=field.counts)
         for field in report.by_field
     )
-    total = {key: figure_counts(report.figures)[key] for key in COUNT_KEYS}
+    total = {key: report.figures[key] for key in COUNT_KEYS}
     summed = _sum_counts(row.counts for row in rows)
     wrong = [key for key in COUNT_KEYS if summed[key] != total[key]]
     if wrong:
@@ -136,7 +138,7 @@ def summary_form(
                 f"summary data form of {period.key}: {name} has figures of {report.period.key}"
             )
     form_rows = tuple(
-        FormRow(name=name, counts={key: figure_counts(report.figures)[key] for key in COUNT_KEYS})
+        FormRow(name=name, counts={key: report.figures[key] for key in COUNT_KEYS})
         for name, report in rows
     )
     return FormSheet(
@@ -199,7 +201,7 @@ def build_workbook(sheet: FormSheet) -> Workbook:
     return workbook
 
 
-def _sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+def _sum_counts(counts: Iterable[dict[FigureName, int]]) -> dict[FigureName, int]:
     total = dict.fromkeys(COUNT_KEYS, 0)
     for row in counts:
         for key in COUNT_KEYS:
@@ -275,7 +277,7 @@ def _write_count_row(
     row: int,
     number: int | None,
     name: str,
-    counts: dict[str, int],
+    counts: dict[FigureName, int],
     *,
     bold: bool,
 ) -> None:

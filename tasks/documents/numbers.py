@@ -27,3 +27,19 @@ def format_percent(rate: float | None) -> str:
     if percent == percent.to_integral_value():
         return f"{int(percent)}%"
     return f"{percent}%".replace(".", ",")
+
+
+def format_decimal(value: float, places: int = 1) -> str:
+    """Write a number with a decimal comma and no trailing ",0": 12.5 -> "12,5", 10.0 -> "10"."""
+    quantum = Decimal(1).scaleb(-places)
+    text = str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def format_size(size: int) -> str:
+    """Write a file size for people: "850 KB", "12,5 MB"."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{format_decimal(size / (1024 * 1024))} MB"

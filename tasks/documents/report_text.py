@@ -18,14 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
-from tasks.figures.engine import (
-    DataQuality,
-    Figures,
-    FiguresReport,
-    Rates,
-    figure_counts,
-    rate_values,
-)
+from tasks.figures.engine import DataQuality, FigureName, Figures, FiguresReport, RateName, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentTexts, TargetRates
 
@@ -44,7 +37,7 @@ _PREVIOUS = {
 _EMPHASIS = re.compile(r"\*([^*\n]+)\*")
 
 # rate -> the noun phrase of the weakness line "Tỷ lệ ... đạt X%, chưa đạt chỉ tiêu Y%."
-_TARGET_SUBJECTS: dict[str, str] = {
+_TARGET_SUBJECTS: dict[RateName, str] = {
     "early_rate": "hồ sơ giải quyết trước hạn",
     "online_l34_rate": "hồ sơ trực tuyến mức độ 3,4",
     "postal_rate": "hồ sơ tiếp nhận và trả kết quả qua dịch vụ bưu chính công ích",
@@ -177,24 +170,27 @@ def _rate_in_brackets(rate: float | None, prefix: str) -> str:
 
 def result_lines(figures: Figures, rates: Rates) -> list[str]:
     """Return the bullet lines of "1. Kết quả", worded exactly as the seed."""
-    f = {key: format_count(value) for key, value in figure_counts(figures).items()}
+
+    def f(name: FigureName) -> str:
+        return format_count(figures[name])
+
     l34_rate = _rate_in_brackets(rates["online_l34_rate"], "đạt tỷ lệ là")
     return [
-        f"- Kỳ trước là {f['carried_over']} hồ sơ, trong kỳ là {f['received_new']} hồ sơ;",
-        f"- Đã trả kết quả {f['resolved']} hồ sơ, trong đó hồ sơ giải quyết trước hạn là "
-        f"{f['resolved_early']} hồ sơ, đúng hạn là {f['resolved_on_time']}, quá hạn là "
-        f"{f['resolved_late']} hồ sơ;",
-        f"- Hồ sơ đang giải quyết là {f['in_progress']}, trong đó: chưa đến hạn là "
-        f"{f['in_progress_not_due']} hồ sơ, quá hạn là {f['in_progress_overdue']} hồ sơ;",
-        f"- Hồ sơ yêu cầu bổ sung là {f['supplement_requested']} hồ sơ;",
-        f"- Hồ sơ trả lại cho tổ chức, cá nhân là {f['returned']};",
-        f"- Hồ sơ liên thông phát sinh trong kỳ là {f['interagency_new']} hồ sơ;",
-        f"- Tổng số hồ sơ giải quyết mức độ 3,4 là {f['online_l34']} hồ sơ {l34_rate}.",
-        f"- Hồ sơ gửi liên thông Văn phòng UBND tỉnh trong kỳ là {f['vpubnd_sent']} hồ sơ, "
-        f"kết quả trước hạn {f['vpubnd_early']} hồ sơ, đúng hạn {f['vpubnd_on_time']} hồ sơ, "
-        f"quá hạn: {f['vpubnd_late']} hồ sơ; hồ sơ đang giải quyết liên thông là "
-        f"{f['vpubnd_in_progress']} hồ sơ, chưa đến hạn là {f['vpubnd_not_due']} hồ sơ, "
-        f"quá hạn là {f['vpubnd_overdue']} hồ sơ.",
+        f"- Kỳ trước là {f('carried_over')} hồ sơ, trong kỳ là {f('received_new')} hồ sơ;",
+        f"- Đã trả kết quả {f('resolved')} hồ sơ, trong đó hồ sơ giải quyết trước hạn là "
+        f"{f('resolved_early')} hồ sơ, đúng hạn là {f('resolved_on_time')}, quá hạn là "
+        f"{f('resolved_late')} hồ sơ;",
+        f"- Hồ sơ đang giải quyết là {f('in_progress')}, trong đó: chưa đến hạn là "
+        f"{f('in_progress_not_due')} hồ sơ, quá hạn là {f('in_progress_overdue')} hồ sơ;",
+        f"- Hồ sơ yêu cầu bổ sung là {f('supplement_requested')} hồ sơ;",
+        f"- Hồ sơ trả lại cho tổ chức, cá nhân là {f('returned')};",
+        f"- Hồ sơ liên thông phát sinh trong kỳ là {f('interagency_new')} hồ sơ;",
+        f"- Tổng số hồ sơ giải quyết mức độ 3,4 là {f('online_l34')} hồ sơ {l34_rate}.",
+        f"- Hồ sơ gửi liên thông Văn phòng UBND tỉnh trong kỳ là {f('vpubnd_sent')} hồ sơ, "
+        f"kết quả trước hạn {f('vpubnd_early')} hồ sơ, đúng hạn {f('vpubnd_on_time')} hồ sơ, "
+        f"quá hạn: {f('vpubnd_late')} hồ sơ; hồ sơ đang giải quyết liên thông là "
+        f"{f('vpubnd_in_progress')} hồ sơ, chưa đến hạn là {f('vpubnd_not_due')} hồ sơ, "
+        f"quá hạn là {f('vpubnd_overdue')} hồ sơ.",
     ]
 
 
@@ -271,7 +267,7 @@ def postal_sentence(rates: Rates, previous_rates: Rates | None, period: Period) 
     rate = rates["postal_rate"]
     if rate is None:
         return Paragraph.plain(f"{subject} {NOT_ARISEN}.")
-    previous = rate_values(previous_rates).get("postal_rate") if previous_rates else None
+    previous = previous_rates.get("postal_rate") if previous_rates else None
     return Paragraph(
         (
             Run(f"{subject} đạt tỷ lệ {format_percent(rate)}"),
@@ -301,7 +297,7 @@ def target_shortfalls(rates: Rates, targets: TargetRates) -> list[str]:
     """Return one line for each rate below its configured target."""
     lines = []
     for key, subject in _TARGET_SUBJECTS.items():
-        rate, target = rate_values(rates)[key], getattr(targets, key)
+        rate, target = rates[key], getattr(targets, key)
         if rate is not None and rate < target:
             lines.append(
                 f"Tỷ lệ {subject} đạt {format_percent(rate)}, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, TypedDict, cast
+from typing import Any, Literal, TypedDict, cast, get_args
 
 from tasks.figures.periods import Period
 from tasks.portal.dossiers import (
@@ -59,7 +59,39 @@ class Figures(TypedDict):
     vpubnd_overdue: int
 
 
-FIGURE_KEYS: tuple[str, ...] = tuple(Figures.__annotations__)
+# The name of a figure: the keys of Figures (a test checks they are the same set).
+FigureName = Literal[
+    "carried_over",
+    "received_new",
+    "received_total",
+    "received_online",
+    "received_direct",
+    "received_postal",
+    "resolved",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "in_progress",
+    "in_progress_not_due",
+    "in_progress_overdue",
+    "supplement_requested",
+    "returned",
+    "withdrawn",
+    "interagency_new",
+    "online_l34",
+    "postal_return",
+    "paid_online",
+    "fee_bearing",
+    "digitised",
+    "vpubnd_sent",
+    "vpubnd_early",
+    "vpubnd_on_time",
+    "vpubnd_late",
+    "vpubnd_in_progress",
+    "vpubnd_not_due",
+    "vpubnd_overdue",
+]
+FIGURE_KEYS: tuple[FigureName, ...] = get_args(FigureName)
 
 
 class Rates(TypedDict):
@@ -73,8 +105,18 @@ class Rates(TypedDict):
     digitised_rate: float | None
 
 
+# The name of a rate: the keys of Rates (a test checks they are the same set).
+RateName = Literal[
+    "early_rate",
+    "on_time_or_early_rate",
+    "online_l34_rate",
+    "postal_rate",
+    "paid_online_rate",
+    "digitised_rate",
+]
+
 # rate -> (numerator figures summed, denominator figure)
-RATE_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+RATE_RULES: dict[RateName, tuple[tuple[FigureName, ...], FigureName]] = {
     "early_rate": (("resolved_early",), "resolved"),
     "on_time_or_early_rate": (("resolved_early", "resolved_on_time"), "resolved"),
     "online_l34_rate": (("online_l34",), "received_new"),
@@ -82,7 +124,7 @@ RATE_RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "paid_online_rate": (("paid_online",), "fee_bearing"),
     "digitised_rate": (("digitised",), "received_new"),
 }
-RATE_KEYS: tuple[str, ...] = tuple(Rates.__annotations__)
+RATE_KEYS: tuple[RateName, ...] = get_args(RateName)
 
 
 def zero_figures() -> Figures:
@@ -114,7 +156,7 @@ def rates_from_mapping(values: Mapping[str, float | None]) -> Rates:
 
 
 # The columns of the data form (Biểu II.06a) counted per field of activity (lĩnh vực).
-FORM_KEYS: tuple[str, ...] = (
+FORM_KEYS: tuple[FigureName, ...] = (
     "received_total",
     "received_online",
     "received_direct",
@@ -139,7 +181,7 @@ class FieldFigures:
 
     code: str
     name: str
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FORM_KEYS, 0))
+    counts: dict[FigureName, int] = field(default_factory=lambda: dict.fromkeys(FORM_KEYS, 0))
 
 
 @dataclass
@@ -343,7 +385,8 @@ def compute_figures(
             field_figures = fields[record.field_code] = FieldFigures(
                 record.field_code, record.field_name
             )
-        form = field_figures.counts
+        # A computed key below ("resolved_" + timeliness): checked by dict.fromkeys at run time.
+        form = cast(dict[str, int], field_figures.counts)
 
         form["received_total"] += 1
         if received < start:

@@ -21,7 +21,8 @@ from tasks.run.steps import DocumentSet
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
 from tasks.settings.models import AppConfig
 
-Step = Literal["figures", "documents", "delivery"]
+# "run" is the run as a whole: its period, its lock, anything no step caught.
+Step = Literal["run", "figures", "documents", "delivery"]
 
 
 class UnknownDepartment(ValueError):
@@ -130,6 +131,18 @@ class Failure:
         return f"- {self.target_key}: {self.reason}"
 
 
+def first_failure(key: str, steps: Sequence[tuple[Step, str | None]]) -> Failure | None:
+    """Return the failure of the first step that did not complete (its why), None when all did.
+
+    A target fails at its first incomplete step: the steps after it never ran (their own
+    state only says so). The why is cut to its first line, at most 500 characters.
+    """
+    for step, why in steps:
+        if why is not None:
+            return Failure(key, step, (why.splitlines() or [""])[0][:500] or "failed")
+    return None
+
+
 @dataclass
 class TargetResult:
     """What the run did for one target: its figures, documents and delivery, or its failure."""
@@ -190,7 +203,7 @@ class TargetResult:
 class RunSummary:
     """What a run did, target by target."""
 
-    period_key: str
+    period: Period
     dry_run: bool
     departments: list[TargetResult] = field(default_factory=list)
     centre: TargetResult | None = None
@@ -254,7 +267,7 @@ class RunSummary:
         """Return the run's failure message: a count, then one "- KEY: why" line per target."""
         failures = self.failures
         lines = [failure.line() for failure in failures]
-        return f"báo cáo {self.period_key}: {len(failures)} chưa hoàn thành\n" + "\n".join(lines)
+        return f"báo cáo {self.period.key}: {len(failures)} chưa hoàn thành\n" + "\n".join(lines)
 
 
 def message_count(delivery: DeliveryOutcome) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tasks.delivery.mailers import EmlDirectoryMailer, YagmailMailer
 from tasks.delivery.messages import Mailer
+from tasks.figures.periods import Period
 from tasks.portal.client import HttpPortal
 from tasks.settings.models import EMBEDDED, AppConfig
 from tasks.store.database import RunStore, default_database_url
@@ -24,9 +25,9 @@ def mail_folder(config: AppConfig) -> Path:
     return config.output_dir / "mail"
 
 
-def dry_run_folder(config: AppConfig, period_key: str) -> Path:
+def dry_run_folder(config: AppConfig, period: Period) -> Path:
     """Return where a dry run writes the messages it would send: <output>/dry-run/<period>/."""
-    return config.output_dir / "dry-run" / period_key
+    return config.output_dir / "dry-run" / period.key
 
 
 def open_portal(config: AppConfig) -> HttpPortal:
@@ -51,12 +52,10 @@ def open_portal(config: AppConfig) -> HttpPortal:
     )
 
 
-def open_mailer(config: AppConfig, *, dry_run: bool, period_key: str) -> Mailer:
+def open_mailer(config: AppConfig, *, dry_run: bool, period: Period) -> Mailer:
     """Return the mailer: .eml files for a dry run, else the configured SMTP server."""
     if dry_run:
-        return EmlDirectoryMailer(
-            dry_run_folder(config, period_key), timezone=config.settings.timezone
-        )
+        return EmlDirectoryMailer(dry_run_folder(config, period), timezone=config.settings.timezone)
     password = config.secrets.smtp_password
     return YagmailMailer(
         config.settings.smtp,

@@ -47,7 +47,7 @@ TrendPoints = list[tuple[Period, Rates]]
 class DocumentSet:
     """The files made for one target (a department or the Centre) and one period."""
 
-    period_key: str
+    period: Period
     target_key: str
     report: Path
     data_form: Path
@@ -206,7 +206,7 @@ def render_department(
         report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
     )
     pdf, notes = _pdf_of(docx)
-    documents = DocumentSet(period.key, department_key, docx, xlsx, pdf, notes=notes)
+    documents = DocumentSet(period, department_key, docx, xlsx, pdf, notes=notes)
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
     if pdf is not None:
@@ -240,7 +240,7 @@ def render_summary(
     )
     pdf, notes = _pdf_of(docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
-    return DocumentSet(period.key, centre.ledger_key, docx, xlsx, pdf, notes=notes)
+    return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf, notes=notes)
 
 
 def _pdf_of(docx: Path) -> tuple[Path | None, list[str]]:
@@ -297,7 +297,7 @@ def deliver(
         summary_of=summary_of,
     )
     return deliver_report(
-        Period.parse(documents.period_key),
+        documents.period,
         target.ledger_key,
         mail,
         recipients_of(config, target),

@@ -25,8 +25,8 @@ import yaml
 from prefect.states import State
 
 from flows.monthly_report import monthly_report
-from flows.runtime import environment_overrides
 from portal_sim.server import PortalSimulator
+from standins.environment import environment_overrides
 from standins.smtp_server import LoopbackSmtpServer, ReceivedMessage
 from tasks.figures.periods import Period
 from tasks.settings.keys import CENTRE_KEY

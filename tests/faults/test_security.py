@@ -43,6 +43,7 @@ from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import DossierStore, ListWindow, in_window
 from standins.smtp_server import LoopbackSmtpServer
 from tasks.delivery.messages import OutgoingMessage, Sender
+from tasks.figures.periods import Period
 from tasks.portal.client import PortalUnavailable
 from tasks.run.services import open_mailer, open_portal
 from tasks.settings.loading import PROJECT_ROOT, load_config
@@ -343,12 +344,16 @@ def test_mail_server_certificate_is_checked_and_a_configured_ca_is_trusted(
             "TTHC_SMTP__SECURITY": "starttls",
             "TTHC_SMTP__TIMEOUT_SECONDS": "10",
         }
-        refused = open_mailer(load_config(config_dir, environ), dry_run=False, period_key=PERIOD)
+        refused = open_mailer(
+            load_config(config_dir, environ), dry_run=False, period=Period.parse(PERIOD)
+        )
         refused_result = refused.send(message)
         trusting_config = load_config(
             config_dir, {**environ, "TTHC_SMTP__CA_BUNDLE": "ca-thu-dien-tu.pem"}
         )
-        trusted = open_mailer(trusting_config, dry_run=False, period_key=PERIOD).send(message)
+        trusted = open_mailer(trusting_config, dry_run=False, period=Period.parse(PERIOD)).send(
+            message
+        )
         received = list(smtp.received)
 
     assert refused_result.delivered == []

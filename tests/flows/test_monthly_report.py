@@ -22,6 +22,7 @@ from flows.runtime import SettingsTaskRunner, task_runner_for
 from flows.steps import DeliveryIncomplete
 from portal_sim.server import Faults
 from tasks.delivery.ledger import DeliveryOutcome
+from tasks.documents.numbers import format_count
 from tasks.run.plan import RunSummary
 from tasks.settings.models import RunnerSettings
 from tests.flows.conftest import FlowSetup
@@ -144,8 +145,8 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
     assert by_type["table"].key == "bao-cao-tthc-2024-01-syt"
     [row] = _table_rows(by_type["table"].data)
     assert row["Sở"] == "SYT"
-    assert row["Tổng tiếp nhận"] == syt.report.figures["received_total"]
-    assert row["Đã giải quyết"] == syt.report.figures["resolved"]
+    assert row["Tổng tiếp nhận"] == format_count(syt.report.figures["received_total"])
+    assert row["Đã giải quyết"] == format_count(syt.report.figures["resolved"])
     assert row["Thư đã gửi"] == 0
     assert row["Người nhận"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)

@@ -27,7 +27,6 @@ from tasks.delivery.messages import (
     build_report_message,
     check_address,
     clean_header_text,
-    format_size,
     select_attachments,
 )
 from tasks.figures.periods import Period
@@ -138,14 +137,6 @@ def test_message_id_uses_the_sender_domain(documents: list[Path]) -> None:
     assert message.message_id.startswith("<")
     assert message.message_id.endswith("@demo.gov.vn>")
     assert build(documents).message_id != message.message_id
-
-
-@pytest.mark.parametrize(
-    ("size", "text"),
-    [(100, "1 KB"), (850 * 1024, "850 KB"), (10 * 1024 * 1024, "10 MB"), (13107200 + 1, "12,5 MB")],
-)
-def test_format_size(size: int, text: str) -> None:
-    assert format_size(size) == text
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests of tasks/centre_summary.py: the Centre's ranked summary, read back from the .docx."""
+"""Tests of tasks/documents/centre_summary.py: the Centre's ranked summary, read back from the .docx."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of tasks/charts.py: PNG bytes a Word document can embed, in Vietnamese."""
+"""Tests of tasks/documents/charts.py: PNG bytes a Word document can embed, in Vietnamese."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_resolution_chart_labels_counts_and_percentages_in_vietnamese() -> None:
     assert "Kết quả giải quyết hồ sơ (tổng số 54 hồ sơ)" in texts
     assert {"Trước hạn", "Đúng hạn", "Quá hạn"} <= set(texts)
     labels = {t.strip() for t in texts}
-    assert {"49 hồ sơ (90,7%)", "5 hồ sơ (9,3%)", "0 hồ sơ (0%)"} <= labels
+    assert {"49 hồ sơ (90,7%)", "05 hồ sơ (9,3%)", "0 hồ sơ (0%)"} <= labels
 
 
 def test_resolution_chart_with_nothing_resolved_says_so() -> None:

@@ -1,4 +1,4 @@
-"""Tests of tasks/data_form.py: the data form read back as a user's spreadsheet would show it."""
+"""Tests of tasks/documents/data_form.py: the data form read back as a user's spreadsheet would show it."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from flows.artifacts import summary_markdown
 from tasks.delivery.messages import Sender, build_report_message
-from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.numbers import format_count, format_decimal, format_percent, format_size
 from tasks.documents.report_text import timeliness_sentence
 from tasks.figures.engine import compute_rates, zero_figures
 from tasks.figures.periods import Period
@@ -51,6 +51,21 @@ def test_format_percent(rate: float | None, text: str) -> None:
     assert format_percent(rate) == text
 
 
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(100, "1 KB"), (850 * 1024, "850 KB"), (10 * 1024 * 1024, "10 MB"), (13107200 + 1, "12,5 MB")],
+)
+def test_format_size(size: int, text: str) -> None:
+    assert format_size(size) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(12.5, "12,5"), (10.0, "10"), (0.25, "0,3"), (33.36, "33,4"), (0.0, "0")]
+)
+def test_format_decimal(value: float, text: str) -> None:
+    assert format_decimal(value) == text
+
+
 _PERCENT = re.compile(r"\d+(?:,\d)?%|không phát sinh")
 
 
@@ -88,5 +103,5 @@ def test_report_mail_and_artifacts_print_a_rate_alike(
 def test_the_artifact_summary_formats_counts_as_the_report_does() -> None:
     from tasks.run.plan import RunSummary
 
-    text = summary_markdown(RunSummary("2024-05", dry_run=False), MAY)
+    text = summary_markdown(RunSummary(MAY, dry_run=False), MAY)
     assert "# Báo cáo TTHC tháng 5/2024" in text

@@ -1,4 +1,4 @@
-"""Tests of tasks/pdf.py: a PDF where LibreOffice is installed, a log line where it is not."""
+"""Tests of tasks/documents/pdf.py: a PDF where LibreOffice is installed, a log line where it is not."""
 
 from __future__ import annotations
 

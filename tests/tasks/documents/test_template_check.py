@@ -1,4 +1,4 @@
-"""Tests of tasks/template_check.py: a template's tags against the renderer's values."""
+"""Tests of tasks/documents/template_check.py: a template's tags against the renderer's values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of tasks/figures.py: every rule of kpi-rules.md, its boundaries, and the seed month."""
+"""Tests of tasks/figures/engine.py: every rule of kpi-rules.md, its boundaries, and the seed month."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of tasks/periods.py: parsing, bounds, labels and neighbours of reporting periods."""
+"""Tests of tasks/figures/periods.py: parsing, bounds, labels and neighbours of reporting periods."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of tasks/dossiers.py: reading portal records into Dossier values, or naming why not."""
+"""Tests of tasks/portal/dossiers.py: reading portal records into Dossier values, or naming why not."""
 
 from __future__ import annotations
 

@@ -14,9 +14,11 @@ from tasks.figures.periods import InvalidPeriod, Period
 from tasks.run.plan import (
     Failure,
     RunSummary,
+    Step,
     TargetResult,
     UnknownDepartment,
     decide_centre,
+    first_failure,
     plan_run,
     resolve_period,
 )
@@ -97,7 +99,7 @@ def test_the_centre_is_a_typed_target_recorded_under_the_reserved_key() -> None:
 
 
 def test_failures_are_data_and_the_message_is_made_from_them() -> None:
-    summary = RunSummary("2024-05", dry_run=False)
+    summary = RunSummary(MAY, dry_run=False)
     ok = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"))
     broken = TargetResult(
         DepartmentTarget("STP", "Sở Tư pháp"),
@@ -137,12 +139,34 @@ def test_a_period_that_has_not_started_is_refused() -> None:
         resolve_period("2099-01", datetime(2024, 6, 1, tzinfo=UTC), VIETNAM)
 
 
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([("figures", None), ("documents", None), ("delivery", None)], None),
+        (
+            [("figures", None), ("documents", "OSError: disk full"), ("delivery", "NotReady")],
+            Failure("SKHCN", "documents", "OSError: disk full"),
+        ),
+        (
+            # A reason with a line break that looks like another failure stays one reason.
+            [("figures", "PortalServiceError: x\n- STP: y"), ("documents", None)],
+            Failure("SKHCN", "figures", "PortalServiceError: x"),
+        ),
+        ([("delivery", "x" * 900)], Failure("SKHCN", "delivery", "x" * 500)),
+    ],
+)
+def test_a_target_fails_at_its_first_incomplete_step(
+    steps: list[tuple[Step, str | None]], expected: Failure | None
+) -> None:
+    assert first_failure("SKHCN", steps) == expected
+
+
 def _delivered(key: str, sent: list[str], skipped: list[str] = []) -> DeliveryOutcome:  # noqa: B006
     return DeliveryOutcome("2024-05", key, "hash", 1, sent=list(sent), skipped=list(skipped))
 
 
 def _summary(dry_run: bool) -> RunSummary:
-    summary = RunSummary("2024-05", dry_run=dry_run)
+    summary = RunSummary(MAY, dry_run=dry_run)
     three = ["a@demo.gov.vn", "b@demo.gov.vn", "c@demo.gov.vn"]
     summary.departments += [
         TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"), delivery=_delivered("SKHCN", three)),
@@ -189,7 +213,7 @@ def test_a_dry_run_never_says_sent_and_names_the_eml_folder(tmp_path: Path) -> N
 
 def test_a_department_without_any_dossier_of_the_period_is_a_notice() -> None:
     empty = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"), report=_report())
-    summary = RunSummary("2024-05", dry_run=False, departments=[empty])
+    summary = RunSummary(MAY, dry_run=False, departments=[empty])
 
     [(key, notice)] = summary.notices
     assert key == "SKHCN"

@@ -1,4 +1,4 @@
-"""Tests of tasks/run_lock.py: one run per period, released however the holder ends."""
+"""Tests of tasks/store/run_lock.py: one run per period, released however the holder ends."""
 
 from __future__ import annotations
 
