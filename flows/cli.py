@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -405,7 +406,9 @@ def send_command(
     from flows.monthly_report import REFUSED, monthly_report
     from flows.runtime import configured
 
-    with configured(config):
+    # Three steps per department, two for the Centre's summary when the run covers everyone.
+    steps = 3 * len(keys) + (0 if department else 2)
+    with configured(config), _progress(f"báo cáo TTHC {target.key}", steps):
         state = monthly_report(
             period=target.key,
             # All departments go as none named: the run's name then lists none.
@@ -422,6 +425,25 @@ def send_command(
     summary = state.result()
     assert not isinstance(summary, State)  # a completed run returns its summary
     print_summary(summary)
+
+
+@contextmanager
+def _progress(title: str, total: int) -> Iterator[None]:
+    """Show a progress bar on stderr that advances as the run in this block ends each step."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from flows.runtime import reporting_steps
+
+    # transient: the bar goes away at the end, leaving the summary and the log lines.
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task(title, total=total)
+
+        def advance(step: str) -> None:
+            progress.update(bar, advance=1, description=f"{title}: {step} xong")
+
+        with reporting_steps(advance):
+            yield
 
 
 def _first_line(text: str | None) -> str:
@@ -443,7 +465,9 @@ def demo_command(
     config = load_for_cli(ctx)
     from flows.demo import print_summary, run_demo
 
-    summary, received = run_demo(config, target)
+    steps = 3 * len(config.departments.departments) + 2
+    with _progress(f"báo cáo TTHC {target.key} (demo)", steps):
+        summary, received = run_demo(config, target)
     print_summary(summary, received)
 
 

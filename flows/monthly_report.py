@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, as_completed, wait
 from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import opaque
@@ -25,7 +25,7 @@ from pydantic import Field
 
 from flows.artifacts import publish
 from flows.embedded import live_config
-from flows.runtime import SettingsTaskRunner, run_config
+from flows.runtime import SettingsTaskRunner, run_config, step_done
 from flows.steps import (
     compute_department_figures,
     deliver_centre_documents,
@@ -278,8 +278,17 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         )
         for k in keys
     }
-    pending: list[PrefectFuture[Any]] = [*figures.values(), *documents.values()]
-    wait([*pending, *deliveries.values()])
+    _follow(
+        [
+            step
+            for k in keys
+            for step in (
+                (figures[k], f"số liệu {k}"),
+                (documents[k], f"báo cáo {k}"),
+                (deliveries[k], f"gửi {k}"),
+            )
+        ]
+    )
 
     summary = RunSummary(period, plan.dry_run)
     for department in plan.departments:
@@ -317,7 +326,7 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         plan.dry_run,
         plan.force_resend,
     )
-    wait([centre_documents, centre_delivery])
+    _follow([(centre_documents, "báo cáo tổng hợp"), (centre_delivery, "gửi tổng hợp")])
     centre.failure = _first_failure(
         centre.key, [("documents", centre_documents), ("delivery", centre_delivery)]
     )
@@ -327,6 +336,16 @@ def _run(config: AppConfig, plan: RunPlan) -> RunSummary:
         centre.delivery = centre_delivery.result()
     summary.centre = centre
     return summary
+
+
+def _follow(steps: list[tuple[PrefectFuture[Any], str]]) -> None:
+    """Wait for every step, telling the process's progress display of each as it ends."""
+    names = {id(future): name for future, name in steps}
+    futures = [future for future, _ in steps]
+    for future in as_completed(futures):
+        step_done(names[id(future)])
+    # as_completed says a future is done before its state is final: wait() settles it.
+    wait(futures)
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:
