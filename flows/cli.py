@@ -435,8 +435,12 @@ def _progress(title: str, total: int) -> Iterator[None]:
 
     from flows.runtime import reporting_steps
 
+    console = Console(stderr=True)
+    if not console.is_terminal:  # cron, a pipe, a log file: the log lines say it all
+        yield
+        return
     # transient: the bar goes away at the end, leaving the summary and the log lines.
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with Progress(console=console, transient=True) as progress:
         bar = progress.add_task(title, total=total)
 
         def advance(step: str) -> None:

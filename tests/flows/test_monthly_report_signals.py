@@ -218,3 +218,16 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_and_a_dry_run_alerts_n
     assert line.endswith("(the output folder must be writable)")
     assert "Traceback" not in result.output
     assert flow_setup.smtp.received == []  # a dry run's operator is watching: no alert
+
+
+def test_an_invalid_period_that_reaches_the_flow_fails_in_one_line_and_alerts_nobody(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    # The form refuses it (test_deployment.py); a caller that skips the schema gets this.
+    state = _run(period="2024-13", departments=["SKHCM"])
+
+    assert state.is_failed()
+    assert state.message == (
+        "tham số không hợp lệ: period '2024-13': month number 13 is out of range 1..12"
+    )
+    assert flow_setup.smtp.received == []  # no alert, least of all one naming another month
