@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -23,7 +25,7 @@ from prefect.states import State
 from flows.deployment import api_url
 from flows.monthly_report import monthly_report
 from tasks.figures.periods import InvalidPeriod, Period
-from tasks.run.plan import RunSummary
+from tasks.run.plan import RunSummary, delivery_text
 
 BACKFILL_TAG = "backfill"
 MAX_PERIODS = 120
@@ -37,8 +39,27 @@ class BackfillRun:
     flow_run_id: UUID | None = None
     state: str = "Scheduled"
     message: str = ""
-    sent: int | None = None
+    dry_run: bool = False
+    # Counted from the run's summary, when it ran here; a deployment's run shows its own.
+    messages: int | None = None
+    recipients: int | None = None
     skipped: int | None = None
+    eml_folders: list[Path] = field(default_factory=list)
+
+    def line(self) -> str:
+        """Return the run in one line: period, state, then its mail or why it did not complete."""
+        text = f"{self.period.key} {self.state}"
+        if self.messages is not None:
+            text += ": " + delivery_text(
+                self.messages,
+                self.recipients or 0,
+                self.skipped or 0,
+                self.dry_run,
+                self.eml_folders,
+            )
+        if self.message and self.state != "Completed":
+            text += f": {self.message}"
+        return text
 
     @property
     def ok(self) -> bool:
@@ -155,26 +176,30 @@ def backfill_locally(
     """Run monthly_report here for each period, oldest first, going on after a failed one."""
     runs: list[BackfillRun] = []
     for period in periods:
-        state: State[RunSummary] = monthly_report(
+        state: State[RunSummary | State[Any]] = monthly_report(
             period=period.key,
             departments=list(departments),
             dry_run=dry_run,
             force_resend=False,
             return_state=True,
         )
-        run = BackfillRun(period, state.state_details.flow_run_id, state.name or state.type.value)
+        run = BackfillRun(
+            period, state.state_details.flow_run_id, state.name or state.type.value, dry_run=dry_run
+        )
         run.message = _one_line(state.message)
-        if state.is_completed():
-            _count(run, state.result())
+        summary = state.result() if state.is_completed() else None
+        if isinstance(summary, RunSummary):  # not a run refused by the period's lock
+            _count(run, summary)
         runs.append(run)
         on_finished(run)
     return runs
 
 
 def _count(run: BackfillRun, summary: RunSummary) -> None:
-    results = summary.results
-    run.sent = sum(len(r.delivery.sent) for r in results if r.delivery)
-    run.skipped = sum(len(r.delivery.skipped) for r in results if r.delivery)
+    run.messages = summary.messages
+    run.recipients = summary.recipients
+    run.skipped = summary.skipped
+    run.eml_folders = summary.eml_folders
 
 
 def _state_name(flow_run: FlowRun) -> str:

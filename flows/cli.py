@@ -2,72 +2,150 @@
 
 Adding a command: write a function decorated with `@app.command("name")` that takes
 `ctx: typer.Context` first and calls `load_for_cli(ctx)` to get the validated AppConfig.
-Exit codes: 0 success, 2 configuration problems (listed on stderr, one per line).
+Import Prefect and the heavy modules inside the command that needs them: `--help`,
+`check-config` and a mistyped argument answer in well under a second (`make bench`).
+
+Exit codes:
+  0  success
+  1  the run or the command failed (an outside system, a file); one line says why
+  2  the configuration or the command line has a problem (listed on stderr, one per line)
+  3  refused: another run of the same period is in progress; this one did nothing
+
+Foreseeable failures (missing credentials, an output folder that cannot be written, a
+portal, mail server or Prefect API that does not answer) print one line naming the fix;
+`--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-from flows import backfill as backfills
-from flows.demo import print_summary, run_demo
-from flows.deployment import (
-    NoPrefectApi,
-    build_deployment,
-    deployment_full_name,
-    make_runner,
-    serve,
-)
-from flows.embedded import live_config, serve_simulator
-from flows.index_table import index_table
-from flows.monthly_report import monthly_report
-from flows.runtime import configured
-from tasks.documents.numbers import format_count, format_percent
-from tasks.documents.template_check import check_templates
-from tasks.figures.engine import FiguresReport, figure_counts, rate_values
 from tasks.figures.periods import InvalidPeriod, Period
-from tasks.national_index.client import NationalIndexError
-from tasks.portal.client import PortalError
-from tasks.run.plan import (
-    Failure,
-    Step,
-    UnknownDepartment,
-    decide_centre,
-    plan_run,
-    resolve_period,
-    select_departments,
-)
-from tasks.run.services import open_portal, open_store
-from tasks.run.steps import (
-    department_figures,
-    fetch_index,
-    figures_from_portal,
-    index_checks,
-    national_index,
-    render_department,
-    render_summary,
-)
-from tasks.settings.loading import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, ConfigError, load_config
-from tasks.settings.models import AppConfig
+from tasks.settings.paths import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
 
+if TYPE_CHECKING:
+    from tasks.settings.models import AppConfig
+
+FAILED_EXIT = 1
 CONFIG_PROBLEM_EXIT = 2
+REFUSED_EXIT = 3
+# flows.deployment.deployment_full_name(), written out so that --help needs no Prefect.
+DEFAULT_DEPLOYMENT = "monthly_report/monthly-report"
+# The options of the command line itself, accepted before or after the command's name.
+_GLOBAL_FLAGS = ("--debug",)
+_GLOBAL_VALUED = ("--config",)
+
+
+def move_global_options(args: Sequence[str]) -> list[str]:
+    """Return `args` with --config DIR and --debug moved before the command's name."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = list(args)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if item == "--":
+            rest.extend(items[index:])
+            break
+        if item in _GLOBAL_FLAGS or any(item.startswith(f"{o}=") for o in _GLOBAL_VALUED):
+            front.append(item)
+        elif item in _GLOBAL_VALUED and index + 1 < len(items):
+            front.extend(items[index : index + 2])
+            index += 1
+        else:
+            rest.append(item)
+        index += 1
+    return front + rest
+
+
+class CommandLine(TyperGroup):
+    """The command group: global options anywhere, one line for each foreseeable failure."""
+
+    # `ctx` is typer's vendored click Context, which typer does not export under a public name.
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse the arguments with the global options moved to the front."""
+        return super().parse_args(ctx, move_global_options(args))
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; turn a foreseeable failure into one line and an exit code."""
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as error:
+            state = ctx.find_object(CliState)
+            known = foreseeable(error)
+            if known is None or (state is not None and state.debug):
+                raise
+            code, line = known
+            typer.echo(line, err=True)
+            raise typer.Exit(code=code) from None
+
+
+def foreseeable(error: BaseException) -> tuple[int, str] | None:
+    """Return (exit code, one line naming the fix) for a failure an operator can cure, else None."""
+    # The modules that raise these are loaded by then; looking them up costs nothing.
+    import smtplib
+
+    import httpx
+
+    from tasks.portal.client import PortalAuthError, PortalError
+    from tasks.run.services import MissingCredentials
+    from tasks.store.run_lock import RunLocked, RunLockUnavailable
+
+    if isinstance(error, RunLocked):
+        return REFUSED_EXIT, str(error)
+    # Not imported for the check: that would load Prefect after any failure, flow or not.
+    flow_module = sys.modules.get("flows.monthly_report")
+    if flow_module is not None and isinstance(error, flow_module.RunFailed):
+        return FAILED_EXIT, str(error)
+    if isinstance(error, MissingCredentials):
+        return CONFIG_PROBLEM_EXIT, str(error)
+    if isinstance(error, PortalAuthError):
+        return CONFIG_PROBLEM_EXIT, (f"portal: {error} (check PORTAL_USERNAME and PORTAL_PASSWORD)")
+    if isinstance(error, PortalError):
+        return FAILED_EXIT, f"portal: {error} (check portal.base_url and the network)"
+    if isinstance(error, RunLockUnavailable):
+        return FAILED_EXIT, str(error)
+    if isinstance(error, smtplib.SMTPException):
+        return FAILED_EXIT, f"mail server: {error} (check the smtp settings and SMTP_PASSWORD)"
+    if isinstance(error, httpx.HTTPError):
+        return FAILED_EXIT, (
+            f"the Prefect API does not answer: {error} "
+            "(start `prefect server start` or check PREFECT_API_URL)"
+        )
+    if isinstance(error, ConnectionError | TimeoutError):
+        return FAILED_EXIT, f"cannot connect: {error} (is the server named in settings.yaml up?)"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return FAILED_EXIT, (
+            f"cannot write{where}: {error.strerror or error} (the output folder must be "
+            "writable: settings output_dir or TTHC_OUTPUT_DIR)"
+        )
+    return None
+
 
 app = typer.Typer(
     name="tthc-report",
     help="Monthly report on administrative-procedure dossiers (hồ sơ TTHC) of each department.",
     no_args_is_help=True,
     add_completion=False,
+    cls=CommandLine,
+    pretty_exceptions_show_locals=False,
 )
 
 
@@ -78,6 +156,7 @@ class CliState:
     config_dir: Path
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     config: AppConfig | None = None
+    debug: bool = False
 
 
 @app.callback()
@@ -93,9 +172,12 @@ def main(
             help="Folder holding settings.yaml, departments.yaml and recipients.yaml.",
         ),
     ] = DEFAULT_CONFIG_DIR,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a failure, not one line.")
+    ] = False,
 ) -> None:
     """Report on the dossiers (hồ sơ TTHC) the public-service portal holds for each department."""
-    ctx.obj = CliState(config_dir=config)
+    ctx.obj = CliState(config_dir=config, debug=debug)
 
 
 def cli_state(ctx: typer.Context) -> CliState:
@@ -109,6 +191,8 @@ def cli_state(ctx: typer.Context) -> CliState:
 
 def load_for_cli(ctx: typer.Context) -> AppConfig:
     """Return the validated configuration; print its problems to stderr and exit 2 if any."""
+    from tasks.settings.loading import ConfigError, load_config
+
     state = cli_state(ctx)
     if state.config is None:
         try:
@@ -128,6 +212,8 @@ def load_for_cli(ctx: typer.Context) -> AppConfig:
 @app.command("check-config")
 def check_config_command(ctx: typer.Context) -> None:
     """Check the configuration files and the TTHC_* overrides; list every problem."""
+    from tasks.documents.template_check import check_templates
+
     config = load_for_cli(ctx)
     problems = check_templates(config)
     if problems:
@@ -160,6 +246,8 @@ def _period(text: str) -> Period:
 
 def _reportable_period(config: AppConfig, text: str) -> Period:
     """Return the period `text` names, refusing one that has not started (local time)."""
+    from tasks.run.plan import resolve_period
+
     try:
         return resolve_period(
             _period(text).key, datetime.now(UTC), ZoneInfo(config.settings.timezone)
@@ -169,6 +257,8 @@ def _reportable_period(config: AppConfig, text: str) -> Period:
 
 
 def _departments(config: AppConfig, keys: list[str] | None) -> list[str]:
+    from tasks.run.plan import UnknownDepartment, select_departments
+
     try:
         return select_departments(config, keys or [])
     except UnknownDepartment as error:
@@ -191,8 +281,15 @@ def figures_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Compute one agency's figures for a period and print them."""
-    config = load_for_cli(ctx)
     target = _period(period)
+    config = load_for_cli(ctx)
+    from flows.embedded import live_config
+    from tasks.documents.numbers import format_count, format_percent
+    from tasks.figures.engine import figure_counts, rate_values
+    from tasks.portal.client import PortalError
+    from tasks.run.services import open_portal
+    from tasks.run.steps import figures_from_portal
+
     if (department is None) == (agency is None):
         raise typer.BadParameter("give exactly one of --department and --agency")
     agency_code = (
@@ -227,8 +324,15 @@ def index_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fetch the national index (Bộ chỉ số 766) of a period and print every unit, ranked."""
-    config = load_for_cli(ctx)
     target = _period(period)
+    config = load_for_cli(ctx)
+    from rich.console import Console
+
+    from flows.embedded import live_config
+    from flows.index_table import index_table
+    from tasks.national_index.client import NationalIndexError
+    from tasks.run.steps import fetch_index
+
     if target.kind == "half":
         raise typer.BadParameter(
             f"{target.key}: the national index is published per month, quarter or year, not "
@@ -264,6 +368,8 @@ def portal_sim_command(
     ] = "",
 ) -> None:
     """Serve the portal simulator (user "demo", password "demo") until Ctrl+C."""
+    from flows.embedded import serve_simulator
+
     config = load_for_cli(ctx)
     serve_simulator(
         str(scenario or config.settings.portal.scenario),
@@ -279,7 +385,20 @@ def render_command(
     ctx: typer.Context, period: PeriodOption, department: DepartmentsOption = None
 ) -> None:
     """Write the documents of a period to the output folder, sending nothing."""
+    _period(period)
     config = load_for_cli(ctx)
+    from flows.embedded import live_config
+    from tasks.figures.engine import FiguresReport
+    from tasks.run.plan import Failure, Step, UnknownDepartment, decide_centre, plan_run
+    from tasks.run.services import open_portal, open_store
+    from tasks.run.steps import (
+        department_figures,
+        index_checks,
+        national_index,
+        render_department,
+        render_summary,
+    )
+
     try:
         plan = plan_run(config, _reportable_period(config, period), department or [])
     except UnknownDepartment as error:
@@ -314,7 +433,7 @@ def render_command(
     for failure in failures:
         typer.echo(failure.line(), err=True)
     if failures:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=FAILED_EXIT)
 
 
 @app.command("send")
@@ -328,21 +447,67 @@ def send_command(
     ] = False,
 ) -> None:
     """Render what is missing and deliver the period's reports (runs the monthly_report flow)."""
+    _period(period)
     config = load_for_cli(ctx)
     target = _reportable_period(config, period)
     keys = _departments(config, department)
-    with configured(config):
+    from prefect.states import State
+
+    from flows.demo import print_summary
+    from flows.monthly_report import REFUSED, monthly_report
+    from flows.runtime import configured
+
+    # Three steps per department, two for the Centre's summary when the run covers everyone.
+    steps = 3 * len(keys) + (0 if department else 2)
+    with configured(config), _progress(f"báo cáo TTHC {target.key}", steps):
         state = monthly_report(
             period=target.key,
-            departments=keys,
+            # All departments go as none named: the run's name then lists none.
+            departments=keys if department else [],
             dry_run=dry_run,
             force_resend=force_resend,
             return_state=True,
         )
+    if state.name == REFUSED:
+        # Refused by the period's lock: not a failure, and the other run does the work.
+        _fail(REFUSED_EXIT, _first_line(state.message) or "refused")
     if not state.is_completed():
-        typer.echo(state.message or "the run failed", err=True)
-        raise typer.Exit(code=1)
-    print_summary(state.result())
+        _fail(FAILED_EXIT, state.message or "the run failed")
+    summary = state.result()
+    assert not isinstance(summary, State)  # a completed run returns its summary
+    print_summary(summary)
+
+
+@contextmanager
+def _progress(title: str, total: int) -> Iterator[None]:
+    """Show a progress bar on stderr that advances as the run in this block ends each step."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from flows.runtime import reporting_steps
+
+    console = Console(stderr=True)
+    if not console.is_terminal:  # cron, a pipe, a log file: the log lines say it all
+        yield
+        return
+    # transient: the bar goes away at the end, leaving the summary and the log lines.
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task(title, total=total)
+
+        def advance(step: str) -> None:
+            progress.update(bar, advance=1, description=f"{title}: {step} xong")
+
+        with reporting_steps(advance):
+            yield
+
+
+def _first_line(text: str | None) -> str:
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
+def _fail(code: int, text: str) -> NoReturn:
+    typer.echo(text, err=True)
+    raise typer.Exit(code=code)
 
 
 @app.command("demo")
@@ -351,9 +516,13 @@ def demo_command(
     period: Annotated[str, typer.Option("--period")] = "2024-05",
 ) -> None:
     """Run the monthly report for the demo province on the bundled simulator and mail server."""
-    config = load_for_cli(ctx)
     target = _period(period)
-    summary, received = run_demo(config, target)
+    config = load_for_cli(ctx)
+    from flows.demo import print_summary, run_demo
+
+    steps = 3 * len(config.departments.departments) + 2
+    with _progress(f"báo cáo TTHC {target.key} (demo)", steps):
+        summary, received = run_demo(config, target)
     print_summary(summary, received)
 
 
@@ -361,14 +530,23 @@ def demo_command(
 def serve_command(ctx: typer.Context) -> None:
     """Register the monthly-report deployment (07:00 on the 1st) and run its runs until Ctrl+C."""
     config = load_for_cli(ctx)
+    from flows.deployment import (
+        NoPrefectApi,
+        build_deployment,
+        deployment_full_name,
+        make_runner,
+        serve,
+    )
+
     # The runs read the configuration when they start: edits apply without a restart.
     os.environ[CONFIG_DIR_VARIABLE] = str(config.config_dir)
-    deployment = build_deployment()
+    # The form offers the departments configured now; a restart refreshes the list.
+    keys = [department.key for department in config.departments.departments]
+    deployment = build_deployment(department_keys=keys)
     try:
         runner = make_runner(deployment)
     except NoPrefectApi as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=CONFIG_PROBLEM_EXIT) from None
+        _fail(CONFIG_PROBLEM_EXIT, str(error))
     typer.echo(
         f"serving {deployment_full_name(deployment.name)} (configuration {config.config_dir}); "
         "Ctrl+C stops"
@@ -385,7 +563,7 @@ def backfill_command(
     dry_run: DryRunOption = False,
     deployment: Annotated[
         str, typer.Option("--deployment", help="The deployment to create the runs of.")
-    ] = deployment_full_name(),
+    ] = DEFAULT_DEPLOYMENT,
     local: Annotated[
         bool, typer.Option("--local", help="Run here, in order, even if the deployment exists.")
     ] = False,
@@ -394,17 +572,22 @@ def backfill_command(
     ] = True,
 ) -> None:
     """Report each period from --from to --to, skipping what was already delivered."""
-    config = load_for_cli(ctx)
+    from flows import backfill as backfills
+
     try:
         periods = backfills.periods_between(Period.parse(first), Period.parse(last))
     except InvalidPeriod as error:
         raise typer.BadParameter(str(error), param_hint="--from/--to") from None
+    config = load_for_cli(ctx)
     keys = _departments(config, department) if department else []
+    from rich.progress import Progress
+
+    from flows.runtime import configured
+
     try:
         found = None if local else backfills.find_deployment(deployment)
     except backfills.ApiUnreachable as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=1) from None
+        _fail(FAILED_EXIT, str(error))
     if found is not None:
         typer.echo(f"through deployment {deployment}: {len(periods)} runs, one at a time")
     else:
@@ -430,8 +613,6 @@ def backfill_command(
                     periods, keys, dry_run=dry_run, on_finished=lambda _run: progress.advance(done)
                 )
     for run in runs:
-        counts = f", {run.sent} sent, {run.skipped} skipped" if run.sent is not None else ""
-        detail = f": {run.message}" if run.message and run.state != "Completed" else ""
-        typer.echo(f"{run.period.key} {run.state}{counts}{detail}")
+        typer.echo(run.line())
     if not all(run.ok for run in runs):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=FAILED_EXIT)

@@ -10,6 +10,7 @@ tests/flows/test_deployment.py checks that the two agree.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
@@ -44,8 +45,14 @@ def monthly_schedule() -> Schedule:
     return Cron(SCHEDULE_CRON, timezone=SCHEDULE_TIMEZONE)
 
 
-def build_deployment(name: str = DEPLOYMENT_NAME) -> RunnerDeployment:
-    """Return the deployment of monthly_report: schedule, one run at a time, editable parameters."""
+def build_deployment(
+    name: str = DEPLOYMENT_NAME, department_keys: Sequence[str] = ()
+) -> RunnerDeployment:
+    """Return the deployment of monthly_report: schedule, one run at a time, editable parameters.
+
+    `department_keys` (the configured departments, read when `serve` starts) become the
+    choices of the form's "Các sở" field, so a typo is refused before a run exists.
+    """
     deployment = monthly_report.to_deployment(
         name=name,
         schedule=monthly_schedule(),
@@ -58,6 +65,9 @@ def build_deployment(name: str = DEPLOYMENT_NAME) -> RunnerDeployment:
     )
     # to_deployment returns a coroutine only when called from async code.
     assert isinstance(deployment, RunnerDeployment)
+    if department_keys:
+        departments = deployment._parameter_openapi_schema.properties["departments"]
+        departments["items"] = {"type": "string", "enum": list(department_keys)}
     return deployment
 
 

@@ -18,14 +18,15 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, PrefectWrappedFuture
+from prefect.futures import PrefectFuture, PrefectWrappedFuture, as_completed, wait
 from prefect.runtime import flow_run as current_flow_run
+from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import opaque
 from pydantic import Field
 
 from flows.artifacts import publish
 from flows.embedded import live_config
-from flows.runtime import SettingsTaskRunner, run_config
+from flows.runtime import SettingsTaskRunner, run_config, step_done
 from flows.steps import (
     compute_department_figures,
     deliver_centre_documents,
@@ -35,8 +36,14 @@ from flows.steps import (
     render_department_documents,
     retried,
 )
-from tasks.delivery.messages import Sender, build_failure_alert, build_index_notice
-from tasks.figures.periods import Period
+from tasks.delivery.messages import (
+    OutgoingMessage,
+    Sender,
+    build_failure_alert,
+    build_index_notice,
+    build_notice,
+)
+from tasks.figures.periods import PERIOD_PATTERN, Period
 from tasks.national_index.standing import IndexFetch
 from tasks.run import steps
 from tasks.run.plan import (
@@ -53,24 +60,30 @@ from tasks.run.plan import (
 from tasks.run.services import database_url, open_mailer
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.settings.models import AppConfig
-from tasks.store.run_lock import RunLockUnavailable, period_lock
+from tasks.store.run_lock import RunLocked, RunLockUnavailable, period_lock
 
 logger = logging.getLogger(__name__)
 
 
-def form_field(title: str, description: str) -> Any:
-    """Return the Field that gives a flow parameter its title and description in the Prefect UI."""
+def form_field(title: str, description: str, **extra: Any) -> Any:
+    """Return the Field that gives a flow parameter its title, description and checks in the UI."""
     # Prefect builds each parameter's schema with the parameter's name as title and the
     # docstring's text as description, over those of Field(); json_schema_extra comes last.
     return Field(
         title=title,
         description=description,
-        json_schema_extra={"title": title, "description": description},
+        json_schema_extra={"title": title, "description": description, **extra},
     )
 
 
+# The state of a run refused by the period's lock: of type Completed, so that nothing reads
+# it as a failure (Cancelled would make the process that ran it log a traceback), and named
+# so that nobody reads it as done.
+REFUSED = "Refused"
+
+
 class RunFailed(RuntimeError):
-    """Some targets did not complete; the message names each and why."""
+    """Some targets did not complete; the message names each and why (the run's message)."""
 
 
 class RunDeadlineExceeded(RunFailed):
@@ -78,11 +91,20 @@ class RunDeadlineExceeded(RunFailed):
 
 
 def run_name() -> str:
-    """Name a run after its parameters: "báo cáo TTHC 2024-05", with departments when not all."""
-    parameters = current_flow_run.parameters
+    """Name a run after its parameters: "báo cáo TTHC 2024-05 (SKHCN) · chạy thử"."""
+    return name_for(current_flow_run.parameters)
+
+
+def name_for(parameters: dict[str, Any]) -> str:
+    """Return a run's name: the period, the departments when not all, the mode when not plain."""
     period = str(parameters.get("period") or "").strip() or "tháng trước"
     departments = [str(key) for key in parameters.get("departments") or []]
-    return f"báo cáo TTHC {period}" + (f" ({', '.join(departments)})" if departments else "")
+    name = f"báo cáo TTHC {period}" + (f" ({', '.join(departments)})" if departments else "")
+    if parameters.get("dry_run"):
+        name += " · chạy thử"
+    if parameters.get("force_resend"):
+        name += " · gửi lại"
+    return name
 
 
 @flow(
@@ -102,13 +124,17 @@ def monthly_report(
                 'Tháng "2024-05", quý "2024-Q2", 6 tháng "2024-H1" hoặc năm "2024". '
                 "Để trống: tháng trước ngày chạy theo lịch (giờ Việt Nam)."
             ),
+            # The form refuses "2024-13" or "04/2024" before a run exists.
+            pattern=PERIOD_PATTERN,
         ),
     ] = "",
     departments: Annotated[
         list[str],
         form_field(
             "Các sở",
-            'Mã sở trong config/departments.yaml, ví dụ ["SKHCN"]. Để trống: tất cả.',
+            "Chọn một hoặc nhiều sở trong danh sách (config/departments.yaml). "
+            "Để trống: tất cả các sở.",
+            uniqueItems=True,
         ),
     ] = [],  # noqa: B006 - Prefect shows a default in the UI form; the flow never mutates it
     dry_run: Annotated[
@@ -125,8 +151,13 @@ def monthly_report(
             "Gửi lại cho mọi người nhận, kể cả người đã nhận bản này.",
         ),
     ] = False,
-) -> RunSummary:
-    """Report one period for every selected department, then the Centre's summary."""
+) -> RunSummary | State[Any]:
+    """Report one period for every selected department, then the Centre's summary.
+
+    A run refused by the period's lock ends in the Completed state named "Refused", with one
+    line (it did nothing, and the run holding the lock does the work); invalid parameters end
+    it Failed with one line.
+    """
     run_logger = get_run_logger()
     started = time.monotonic()
     config = run_config(os.environ)
@@ -140,13 +171,10 @@ def monthly_report(
         target = resolve_period(period, scheduled, timezone)
         plan = plan_run(config, target, departments, dry_run=dry_run, force_resend=force_resend)
     except ValueError as error:
-        # The period was the problem: name the month a scheduled run would report.
-        _alert(
-            config,
-            resolve_period("", scheduled, timezone),
-            [Failure("lượt chạy", "run", str(error))],
-        )
-        raise
+        # Parameters typed by whoever started the run, who sees this state at once: no alert,
+        # and certainly none naming a month nobody asked for.
+        run_logger.error("tham số không hợp lệ: %s", error)
+        return Failed(message=f"tham số không hợp lệ: {error}")
     run_logger.info(
         "period %s, departments %s, dry run %s", target.key, ", ".join(plan.keys), dry_run
     )
@@ -158,9 +186,14 @@ def monthly_report(
         # operators' to fix.
         try:
             stack.enter_context(period_lock(database_url(config), target.key))
+        except RunLocked as error:
+            run_logger.warning("%s", error)
+            return Completed(name=REFUSED, message=str(error))
         except RunLockUnavailable as error:
-            _alert(config, target, [Failure("lượt chạy", "run", str(error))])
-            raise
+            if not dry_run:  # whoever started a dry run is watching it
+                _alert(config, target, [Failure("lượt chạy", "run", str(error))])
+            run_logger.error("%s", error)
+            return Failed(message=str(error))
         live = stack.enter_context(live_config(config))
         try:
             deadline = started + config.settings.runner.run_deadline_seconds
@@ -169,13 +202,25 @@ def monthly_report(
             _alert(live, target, [Failure("lượt chạy", "run", f"{type(error).__name__}: {error}")])
             raise
         summary.task_runner = runner.name if runner is not None else ""
-        publish(summary, target)
-        # One e-mail per run: the failures with the index's notes, or the notes alone. The
-        # index never fails a run: the reports went out without it, or with it.
+        for result in summary.results:
+            run_logger.info("%s", result.delivery_line(plan.dry_run))
+        run_logger.info("thư: %s", summary.delivery_text())
+        publish(summary, plan)
+        notices = summary.notices
+        for key, notice in notices:
+            run_logger.warning("%s: %s", key, notice)
+        if notices and not plan.dry_run:
+            _notify(live, target, notices)
+        # The failures and the national index's notes go in one e-mail, or the notes alone:
+        # the index never fails a run (the reports went out without it, or with it).
         if summary.failures:
-            _alert(live, target, summary.failures, summary.index_notes)
-            raise RunFailed(summary.failure_message())
-        if summary.index_notes:
+            if not plan.dry_run:
+                _alert(live, target, summary.failures, summary.index_notes)
+            # A state, not an exception: the message names each target, and a traceback
+            # would say nothing more about a portal or a mail server that failed.
+            run_logger.error("%s", summary.failure_message())
+            return Failed(message=summary.failure_message())
+        if summary.index_notes and not plan.dry_run:
             _notify_index(live, target, summary.index_notes)
     return summary
 
@@ -184,19 +229,37 @@ def _alert(
     config: AppConfig, period: Period, failures: list[Failure], index_notes: Sequence[str] = ()
 ) -> None:
     """Send the operators one e-mail naming the period and each target that failed."""
+    reasons = {failure.target_key: failure.reason for failure in failures}
+    _mail_operators(
+        config,
+        period,
+        lambda operators, sender: build_failure_alert(
+            period, reasons, operators, sender, index_notes=index_notes
+        ),
+    )
+
+
+def _notify(config: AppConfig, period: Period, notices: list[tuple[str, str]]) -> None:
+    """Send the operators one e-mail on what completed but needs a look (no dossier, no PDF)."""
+    _mail_operators(
+        config,
+        period,
+        lambda operators, sender: build_notice(period, notices, operators, sender),
+    )
+
+
+def _mail_operators(
+    config: AppConfig,
+    period: Period,
+    build: Callable[[list[str], Sender], OutgoingMessage],
+) -> None:
+    """Send the operators the message `build` makes, never raising: the log says when it failed."""
     operators = config.settings.operators
     if not operators:
         return
-    reasons = {failure.target_key: failure.reason for failure in failures}
     try:
         with live_config(config) as live:
-            alert = build_failure_alert(
-                period,
-                reasons,
-                operators,
-                Sender.from_settings(live.settings.smtp),
-                index_notes=index_notes,
-            )
+            alert = build(list(operators), Sender.from_settings(live.settings.smtp))
             sent = open_mailer(live, dry_run=False, period=period).send(alert)
     except Exception as error:  # the alert must never hide the run's own failure
         logger.error("the operators' alert was not sent: %s", error)
@@ -208,22 +271,11 @@ def _alert(
 
 def _notify_index(config: AppConfig, period: Period, notes: list[str]) -> None:
     """Send the operators one e-mail on the national index: unavailable, or not matching ours."""
-    operators = config.settings.operators
-    if not operators:
-        return
-    try:
-        notice = build_index_notice(
-            period, notes, operators, Sender.from_settings(config.settings.smtp)
-        )
-        sent = open_mailer(config, dry_run=False, period=period).send(notice)
-    except Exception as error:  # a notice must never fail the run it is about
-        logger.error("the operators' national index notice was not sent: %s", error)
-        return
-    if sent.error or not sent.delivered:
-        logger.error(
-            "the operators' national index notice was not sent: %s",
-            sent.error or "no recipient took it",
-        )
+    _mail_operators(
+        config,
+        period,
+        lambda operators, sender: build_index_notice(period, notes, operators, sender),
+    )
 
 
 def _as_is(value: Any) -> Any:
@@ -283,13 +335,19 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         )
         for k in keys
     }
-    _wait_within(
-        {
-            "national index": index,
-            **{f"figures {k}": figures[k] for k in keys},
-            **{f"documents {k}": documents[k] for k in keys},
-            **{f"delivery {k}": deliveries[k] for k in keys},
-        },
+    _follow(
+        [
+            (index, "bộ chỉ số 766", "national index"),
+            *(
+                step
+                for k in keys
+                for step in (
+                    (figures[k], f"số liệu {k}", f"figures {k}"),
+                    (documents[k], f"báo cáo {k}", f"documents {k}"),
+                    (deliveries[k], f"gửi {k}", f"delivery {k}"),
+                )
+            ),
+        ],
         deadline,
         seconds,
     )
@@ -338,8 +396,11 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         plan.dry_run,
         plan.force_resend,
     )
-    _wait_within(
-        {f"documents {centre.key}": centre_documents, f"delivery {centre.key}": centre_delivery},
+    _follow(
+        [
+            (centre_documents, "báo cáo tổng hợp", f"documents {centre.key}"),
+            (centre_delivery, "gửi tổng hợp", f"delivery {centre.key}"),
+        ],
         deadline,
         seconds,
     )
@@ -352,6 +413,25 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         centre.delivery = centre_delivery.result()
     summary.centre = centre
     return summary
+
+
+def _follow(
+    steps: list[tuple[PrefectFuture[Any], str, str]], deadline: float, seconds: float
+) -> None:
+    """Wait for every step until `deadline`, telling the progress display of each as it ends.
+
+    A step is (future, its name on the progress display, its name in the deadline's message).
+    """
+    names = {id(future): shown for future, shown, _ in steps}
+    futures = [future for future, _, _ in steps]
+    try:
+        for future in as_completed(futures, timeout=max(0.0, deadline - time.monotonic())):
+            step_done(names[id(future)])
+    except TimeoutError:
+        pass  # _wait_within names what is still running
+    _wait_within({named: future for future, _, named in steps}, deadline, seconds)
+    # as_completed says a future is done before its state is final: wait() settles it.
+    wait(futures)
 
 
 def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> Failure | None:

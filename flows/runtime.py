@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,6 +20,8 @@ from tasks.settings.models import AppConfig, RunnerSettings
 # The configuration a caller in this process already loaded (the CLI, the demo): a run it
 # starts uses it as it is. A run started by a worker or `serve` has none and reads its own.
 _GIVEN_CONFIG: ContextVar[AppConfig | None] = ContextVar("tthc_given_config", default=None)
+# Told of each step a run in this process finishes (the CLI's progress bar); None: nobody.
+_ON_STEP: ContextVar[Callable[[str], None] | None] = ContextVar("tthc_on_step", default=None)
 
 
 def config_dir_from_env(environ: Mapping[str, str]) -> Path:
@@ -36,6 +38,23 @@ def configured(config: AppConfig) -> Iterator[None]:
         yield
     finally:
         _GIVEN_CONFIG.reset(token)
+
+
+@contextmanager
+def reporting_steps(on_step: Callable[[str], None]) -> Iterator[None]:
+    """Call `on_step` with the name of each step a run started in this block finishes."""
+    token = _ON_STEP.set(on_step)
+    try:
+        yield
+    finally:
+        _ON_STEP.reset(token)
+
+
+def step_done(name: str) -> None:
+    """Tell whoever follows this process's run (see reporting_steps) that a step finished."""
+    on_step = _ON_STEP.get()
+    if on_step is not None:
+        on_step(name)
 
 
 def run_config(environ: Mapping[str, str]) -> AppConfig:

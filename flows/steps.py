@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
@@ -73,6 +73,11 @@ def compute_department_figures(
     config: AppConfig, department_key: str, period: Period
 ) -> DepartmentFigures:
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
+    get_run_logger().info(
+        "%s %s: đọc hồ sơ từ cổng dịch vụ công, tính số liệu và xu hướng 12 tháng",
+        department_key,
+        period.key,
+    )
     with open_portal(config) as portal, open_store(config) as store:
         return steps.department_figures(config, portal, store, department_key, period)
 
@@ -96,6 +101,12 @@ def render_department_documents(
     index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write a department's report and data form for the period."""
+    # The longest silent step otherwise: charts, the .docx, the .xlsx, then LibreOffice's PDF.
+    get_run_logger().info(
+        "%s %s: vẽ biểu đồ, viết báo cáo .docx, biểu mẫu .xlsx và PDF (nếu có LibreOffice)",
+        department_key,
+        figures.report.period.key,
+    )
     with open_store(config) as store:
         return steps.render_department(config, store, figures, index)
 
@@ -127,6 +138,9 @@ def render_centre_documents(
     index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
+    get_run_logger().info(
+        "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period.key, len(rows)
+    )
     with open_store(config) as store:
         return steps.render_summary(config, store, period, rows, index)
 
@@ -144,7 +158,9 @@ def deliver_centre_documents(
     del period  # in the task run's name; the documents carry it too
     target = CentreTarget(config.settings.centre_name)
     figures, rates = steps.summary_totals(reports)
-    return _deliver(config, target, documents, figures, rates, dry_run, force_resend)
+    return _deliver(
+        config, target, documents, figures, rates, dry_run, force_resend, summary_of=len(reports)
+    )
 
 
 def _deliver(
@@ -155,6 +171,8 @@ def _deliver(
     rates: Rates,
     dry_run: bool,
     force_resend: bool,
+    *,
+    summary_of: int | None = None,
 ) -> DeliveryOutcome:
     mailer = open_mailer(config, dry_run=dry_run, period=documents.period)
     with open_store(config) as store:
@@ -168,6 +186,7 @@ def _deliver(
             rates,
             dry_run=dry_run,
             force_resend=force_resend,
+            summary_of=summary_of,
         )
     if not outcome.ok:
         raise DeliveryIncomplete(outcome)

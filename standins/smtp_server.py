@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import re
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
@@ -23,9 +23,8 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tasks.delivery.mailers import unique_message_path
 from tasks.settings.models import SmtpSettings
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -295,11 +294,12 @@ class LoopbackSmtpServer:
     def _store(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> ReceivedMessage:
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        message_id = str(parsed.get("Message-ID", "") or "")
-        stem = _UNSAFE.sub("_", message_id.strip().strip("<>"))[:80].strip("_.") or "message"
+        message_id = str(parsed.get("Message-ID", "") or "").strip()
         with self._lock:
             self._counter += 1
-            path = self.mail_dir / f"{self._counter:04d}-{stem}.eml"
+            # Named by the time received: a server started again on the same folder (every
+            # demo run) never writes a second "0001-…" beside the first one's.
+            path = unique_message_path(self.mail_dir, message_id, datetime.now())
             path.write_bytes(data)
             stored = ReceivedMessage(
                 envelope_from=mail_from, envelope_to=rcpt_tos, message=parsed, path=path

@@ -62,6 +62,8 @@ class ReportMail:
     attachments: list[Path]
     sender: Sender
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    # The Centre's summary: how many departments it sums up (None for a department's report).
+    summary_of: int | None = None
 
 
 @dataclass
@@ -298,6 +300,7 @@ def _build(
         attachments=mail.attachments,
         max_attachment_bytes=mail.max_attachment_bytes,
         revision=revision,
+        summary_of=mail.summary_of,
         headers={
             "X-Tthc-Period": period.key,
             "X-Tthc-Department": department_key,

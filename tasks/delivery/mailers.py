@@ -9,9 +9,11 @@ import socket
 import ssl
 import threading
 from collections.abc import Mapping, Sequence
-from email.utils import formatdate, make_msgid
+from datetime import datetime
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yagmail
 from yagmail.error import YagAddressError, YagInvalidEmailAddress
@@ -33,6 +35,10 @@ from tasks.settings.deadline import Watchdog
 from tasks.settings.models import EMBEDDED, SmtpSettings
 
 # -- MIME -------------------------------------------------------------------------------------
+
+
+# The e-mail's Date header is in the province's time (settings.timezone sets it per run).
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 class _WatchedSmtp(yagmail.SMTP):
@@ -78,7 +84,9 @@ def _yagmail_client(sender: Sender, **connection: Any) -> _WatchedSmtp:
     return client
 
 
-def render_mime(message: OutgoingMessage, *, bcc_header: bool = False) -> str:
+def render_mime(
+    message: OutgoingMessage, *, bcc_header: bool = False, timezone: str = DEFAULT_TIMEZONE
+) -> str:
     """Return the message as RFC 5322 text built by yagmail (LF line endings, ASCII only).
 
     Bcc addresses appear nowhere unless `bcc_header` (the dry run's "X-Bcc" header).
@@ -90,7 +98,8 @@ def render_mime(message: OutgoingMessage, *, bcc_header: bool = False) -> str:
             raise FileNotFoundError(f"attachment {path} does not exist")
     headers = {k: v for k, v in message.headers.items() if k.lower() != "message-id"}
     if not any(k.lower() == "date" for k in headers):
-        headers["Date"] = formatdate(localtime=True)
+        # The province's time (settings.timezone), whatever the server's clock is set to.
+        headers["Date"] = format_datetime(datetime.now(ZoneInfo(timezone)))
     if bcc_header and message.bcc:
         headers["X-Bcc"] = ", ".join(message.bcc)
     if bcc_header and message.envelope_recipients is not None:
@@ -163,7 +172,9 @@ class YagmailMailer:
     logs, exceptions and results.
     """
 
-    def __init__(self, smtp: SmtpSettings, password: str | None) -> None:
+    def __init__(
+        self, smtp: SmtpSettings, password: str | None, *, timezone: str = DEFAULT_TIMEZONE
+    ) -> None:
         if smtp.host == EMBEDDED:
             raise ValueError(
                 'SMTP host "embedded" is not a server: start LoopbackSmtpServer and pass '
@@ -175,6 +186,7 @@ class YagmailMailer:
                 "environment"
             )
         self._smtp = smtp
+        self._timezone = timezone
         self._password = password
         self.port = smtp.port or DEFAULT_PORTS[smtp.security]
         self._tls: ssl.SSLContext | None = None
@@ -217,7 +229,7 @@ class YagmailMailer:
         if not envelope:
             return SendResult(message_id=message_id, recipients=[])
         try:
-            text = render_mime(message)
+            text = render_mime(message, timezone=self._timezone)
         except (ValueError, OSError) as error:
             return _whole(
                 message_id, envelope, f"cannot build the message: {error}", transient=False
@@ -406,6 +418,23 @@ def safe_message_file_name(index: int, message_id: str) -> str:
     return f"{index:04d}-{stem}.eml"
 
 
+def unique_message_path(folder: Path, message_id: str, written_at: datetime) -> Path:
+    """Return a new file for a message in `folder`: "<time>-<message id>.eml", never reused.
+
+    The time (to the microsecond) leads, so the files sort in the order they were written
+    across runs and processes, and a second run never writes another "0001-…" beside the
+    first's; a suffix settles the rare tie.
+    """
+    stamp = written_at.strftime("%Y%m%d-%H%M%S-%f")
+    stem = safe_message_file_name(0, message_id)[len("0000-") : -len(".eml")]
+    path = folder / f"{stamp}-{stem}.eml"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = folder / f"{stamp}-{stem}-{suffix}.eml"
+    return path
+
+
 class EmlDirectoryMailer:
     """The dry run: write each message into `folder` as an .eml file and send nothing.
 
@@ -414,8 +443,9 @@ class EmlDirectoryMailer:
     Safe to share between threads.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, timezone: str = DEFAULT_TIMEZONE) -> None:
         self.folder = folder
+        self._timezone = timezone
         self.written: list[Path] = []
         self._lock = threading.Lock()
 
@@ -423,15 +453,14 @@ class EmlDirectoryMailer:
         """Write `message` to the next .eml file and report every recipient as delivered."""
         envelope = message.envelope()
         try:
-            text = render_mime(message, bcc_header=True)
+            text = render_mime(message, bcc_header=True, timezone=self._timezone)
         except (ValueError, OSError) as error:
             return _whole(
                 message.message_id, envelope, f"cannot build the message: {error}", transient=False
             )
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
-            index = len(list(self.folder.glob("*.eml"))) + 1
-            path = self.folder / safe_message_file_name(index, message.message_id)
+            path = unique_message_path(self.folder, message.message_id, datetime.now())
             path.write_text(text, encoding="ascii", newline="\n")
             self.written.append(path)
         return SendResult(

@@ -292,11 +292,13 @@ def build_report_message(
     message_id: str | None = None,
     headers: Mapping[str, str] | None = None,
     templates_dir: Path | None = None,
+    summary_of: int | None = None,
 ) -> BuiltMessage:
     """Build a department's report message; only the attachment sizes are read from disk.
 
     The subject gains "(bản cập nhật)" from revision 2 on. Attachments past the size limit
-    are left out and the body says where each of them is.
+    are left out and the body says where each of them is. With `summary_of` (a number of
+    departments) the message is the Centre's summary of those departments' reports.
     """
     to = [check_address(a) for a in recipients.to]
     cc = [check_address(a) for a in recipients.cc]
@@ -323,6 +325,7 @@ def build_report_message(
         ],
         "limit": format_size(max_attachment_bytes),
         "sender_name": clean_sender.name,
+        "summary_of": summary_of,
     }
     subject = clean_header_text(_render(templates_dir, "report_subject.txt", context))
     body = _tidy_body(_render(templates_dir, "report_body.txt", context))
@@ -416,6 +419,41 @@ def build_index_notice(
         to=[check_address(a) for a in operators],
         subject=clean_header_text(_render(templates_dir, "index_subject.txt", context)),
         text=_tidy_body(_render(templates_dir, "index_body.txt", context)),
+        headers={
+            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+
+
+def build_notice(
+    period: Period,
+    notices: Sequence[tuple[str, str]],
+    operators: Sequence[str],
+    sender: Sender,
+    *,
+    message_id: str | None = None,
+    templates_dir: Path | None = None,
+) -> OutgoingMessage:
+    """Build the operators' notice: the run completed, but these targets need a look."""
+    if not operators:
+        raise NoRecipients("no operator address is configured (settings: operators)")
+    if not notices:
+        raise ValueError("a notice needs at least one item")
+    clean_sender = Sender(
+        name=clean_header_text(sender.name), address=check_address(sender.address)
+    )
+    context = {
+        "period_label": period.label,
+        "period_key": period.key,
+        "notices": [(clean_header_text(key), clean_header_text(text)) for key, text in notices],
+        "sender_name": clean_sender.name,
+    }
+    return OutgoingMessage(
+        sender=clean_sender,
+        to=[check_address(a) for a in operators],
+        subject=clean_header_text(_render(templates_dir, "notice_subject.txt", context)),
+        text=_tidy_body(_render(templates_dir, "notice_body.txt", context)),
         headers={
             "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
             "Auto-Submitted": "auto-generated",

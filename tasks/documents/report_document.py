@@ -19,7 +19,6 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage, RichText
 from jinja2 import Environment, StrictUndefined, TemplateError
 
-from tasks.documents.charts import draw_charts
 from tasks.documents.index_text import index_lines
 from tasks.documents.naming import period_folder, report_name
 from tasks.documents.report_text import (
@@ -137,6 +136,10 @@ def build_report_context(
 
 def build_charts(report: FiguresReport, trend_points: TrendPoints) -> dict[str, bytes]:
     """Return the report's two charts as PNG bytes, by CHART_KEYS (see tasks.charts.draw_charts)."""
+    # matplotlib takes most of a second to import: `check-config` reads this module's
+    # context builder and draws no chart, so it is loaded only here.
+    from tasks.documents.charts import draw_charts
+
     resolution, trend = draw_charts(report.figures, trend_points)
     return {"resolution": resolution, "trend": trend}
 

@@ -17,6 +17,9 @@ _PATTERNS: list[tuple[PeriodKind, re.Pattern[str]]] = [
     ("half", re.compile(r"^(\d{4})-H(\d)$")),
     ("year", re.compile(r"^(\d{4})$")),
 ]
+# The periods Period.parse accepts, as a JSON-schema pattern (no flags there: case by hand),
+# for the Prefect form; empty means "the month before the run".
+PERIOD_PATTERN = r"^(?:|(?:20[0-9]{2}|2100)(?:-(?:0[1-9]|1[0-2])|-[Qq][1-4]|-[Hh][12])?)$"
 _MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 _COUNT_IN_YEAR = {"month": 12, "quarter": 4, "half": 2, "year": 1}
 

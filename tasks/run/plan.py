@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Literal
 
 from tasks.delivery.ledger import DeliveryOutcome
@@ -168,6 +169,36 @@ class TargetResult:
         """Return why the target did not complete, None when it did."""
         return self.failure.reason if self.failure is not None else None
 
+    def delivery_line(self, dry_run: bool) -> str:
+        """Return the target's mail in one line: "SKHCN: 1 thư, 3 người nhận, bỏ qua 0"."""
+        if self.failure is not None:
+            return f"{self.key}: chưa hoàn thành ({self.failure.step}): {self.failure.reason}"
+        delivery = self.delivery
+        if delivery is None:
+            return f"{self.key}: chưa gửi"
+        messages = message_count(delivery)
+        if dry_run:
+            return (
+                f"{self.key}: {messages} thư thử, sẽ gửi {len(delivery.sent)} người nhận, "
+                f"bỏ qua {len(delivery.skipped)}"
+            )
+        return (
+            f"{self.key}: {messages} thư, {len(delivery.sent)} người nhận, "
+            f"bỏ qua {len(delivery.skipped)}"
+        )
+
+    def notices(self) -> list[str]:
+        """Return what the operators should look at although the target completed."""
+        found: list[str] = []
+        if self.report is not None and is_empty_period(self.report):
+            found.append(
+                "không có hồ sơ nào tiếp nhận trong kỳ (kiểm tra kỳ báo cáo và dữ liệu cổng "
+                "dịch vụ công); báo cáo vẫn được lập"
+            )
+        if self.documents is not None:
+            found.extend(self.documents.notes)
+        return found
+
 
 @dataclass
 class RunSummary:
@@ -202,8 +233,76 @@ class RunSummary:
         """Return {target key: why} for every target that did not complete."""
         return {failure.target_key: failure.reason for failure in self.failures}
 
+    @property
+    def notices(self) -> list[tuple[str, str]]:
+        """Return (target key, what to look at) for the targets that completed with a caveat."""
+        return [(r.key, notice) for r in self.results for notice in r.notices()]
+
+    @property
+    def deliveries(self) -> list[DeliveryOutcome]:
+        """Return the delivery of every target that got as far as delivering."""
+        return [r.delivery for r in self.results if r.delivery is not None]
+
+    @property
+    def messages(self) -> int:
+        """Return how many messages went out (a dry run: were written as .eml files)."""
+        return sum(message_count(d) for d in self.deliveries)
+
+    @property
+    def recipients(self) -> int:
+        """Return how many recipients those messages were addressed to."""
+        return sum(len(d.sent) for d in self.deliveries)
+
+    @property
+    def skipped(self) -> int:
+        """Return how many recipients were skipped: they already had this version."""
+        return sum(len(d.skipped) for d in self.deliveries)
+
+    @property
+    def eml_folders(self) -> list[Path]:
+        """Return the folders a dry run wrote its .eml files into."""
+        return sorted({path.parent for d in self.deliveries for path in d.eml_files})
+
+    def delivery_text(self) -> str:
+        """Return one line on the mail: "6 thư đã gửi (15 người nhận)…", or a dry run's wording."""
+        return delivery_text(
+            self.messages, self.recipients, self.skipped, self.dry_run, self.eml_folders
+        )
+
     def failure_message(self) -> str:
         """Return the run's failure message: a count, then one "- KEY: why" line per target."""
         failures = self.failures
         lines = [failure.line() for failure in failures]
         return f"báo cáo {self.period.key}: {len(failures)} chưa hoàn thành\n" + "\n".join(lines)
+
+
+def message_count(delivery: DeliveryOutcome) -> int:
+    """Return the messages one delivery sent (or wrote): one, addressed to those in `sent`."""
+    return 1 if delivery.sent else 0
+
+
+def delivery_text(
+    messages: int, recipients: int, skipped: int, dry_run: bool, folders: Sequence[Path] = ()
+) -> str:
+    """Return the words on a run's mail, messages and recipients counted apart.
+
+    A dry run sent nothing: its messages are "thư thử" that "sẽ gửi" to their recipients,
+    and the line says where the .eml files are.
+    """
+    skipped_text = f"bỏ qua {skipped} người nhận đã có bản này"
+    if dry_run:
+        where = f", lưu ở {', '.join(str(f) for f in folders)}" if folders else ""
+        return (
+            f"chạy thử, không gửi thư nào: {messages} thư thử (.eml) sẽ gửi tới "
+            f"{recipients} người nhận{where}; {skipped_text}"
+        )
+    return f"{messages} thư đã gửi tới {recipients} người nhận; {skipped_text}"
+
+
+def is_empty_period(report: FiguresReport) -> bool:
+    """Tell whether the period received no dossier at all (only carried-over ones, if any).
+
+    Usually a period outside the portal's data or an agency code that changed: the figures
+    are then all carried over from before, and someone should look before trusting them.
+    """
+    return report.figures["received_new"] == 0

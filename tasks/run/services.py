@@ -79,10 +79,12 @@ def open_national_index(config: AppConfig) -> EvaluationClient | None:
 def open_mailer(config: AppConfig, *, dry_run: bool, period: Period) -> Mailer:
     """Return the mailer: .eml files for a dry run, else the configured SMTP server."""
     if dry_run:
-        return EmlDirectoryMailer(dry_run_folder(config, period))
+        return EmlDirectoryMailer(dry_run_folder(config, period), timezone=config.settings.timezone)
     password = config.secrets.smtp_password
     return YagmailMailer(
-        config.settings.smtp, password.get_secret_value() if password is not None else None
+        config.settings.smtp,
+        password.get_secret_value() if password is not None else None,
+        timezone=config.settings.timezone,
     )
 
 

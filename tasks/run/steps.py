@@ -24,7 +24,7 @@ from tasks.documents.naming import (
     summary_data_form_name,
     summary_name,
 )
-from tasks.documents.pdf import convert_to_pdf
+from tasks.documents.pdf import PdfConversionError, convert_to_pdf
 from tasks.documents.report_document import build_charts, build_report_context, render_report
 from tasks.figures.engine import Figures, FiguresReport, Rates, compute_figures, compute_rates
 from tasks.figures.periods import Period
@@ -64,6 +64,9 @@ class DocumentSet:
     data_form: Path
     pdf: Path | None = None
     extra: list[Path] = field(default_factory=list)
+    # What went wrong without stopping delivery (a PDF LibreOffice could not make), for the
+    # operators.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def attachments(self) -> list[Path]:
@@ -248,8 +251,8 @@ def render_department(
     xlsx = write_department_data_form(
         report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
     )
-    pdf = convert_to_pdf(docx)
-    documents = DocumentSet(period, department_key, docx, xlsx, pdf)
+    pdf, notes = _pdf_of(docx)
+    documents = DocumentSet(period, department_key, docx, xlsx, pdf, notes=notes)
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
     if pdf is not None:
@@ -286,9 +289,22 @@ def render_summary(
         folder / f"{summary_data_form_name(period)}.xlsx",
         agency=config.settings.centre_name,
     )
-    pdf = convert_to_pdf(docx)
+    pdf, notes = _pdf_of(docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
-    return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf)
+    return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf, notes=notes)
+
+
+def _pdf_of(docx: Path) -> tuple[Path | None, list[str]]:
+    """Return the PDF of `docx`, or None and a note: a failed conversion never stops delivery.
+
+    The document hash leaves PDFs out, so a later run that makes the PDF does not send the
+    .docx and .xlsx again to recipients who have them.
+    """
+    try:
+        return convert_to_pdf(docx), []
+    except PdfConversionError as error:
+        logger.warning("%s; the .docx and .xlsx are delivered without it", error)
+        return None, [f"chưa tạo được PDF ({error}); .docx và .xlsx vẫn được gửi"]
 
 
 def index_checks(
@@ -340,8 +356,12 @@ def deliver(
     *,
     dry_run: bool,
     force_resend: bool,
+    summary_of: int | None = None,
 ) -> DeliveryOutcome:
-    """Send a document set to the target's recipients, each once (see tasks.delivery.ledger)."""
+    """Send a document set to the target's recipients, each once (see tasks.delivery.ledger).
+
+    `summary_of`, for the Centre's summary, is the number of departments it sums up.
+    """
     smtp = config.settings.smtp
     mail = ReportMail(
         department_name=target.name,
@@ -350,6 +370,7 @@ def deliver(
         attachments=documents.attachments,
         sender=Sender.from_settings(smtp),
         max_attachment_bytes=smtp.max_attachment_bytes,
+        summary_of=summary_of,
     )
     return deliver_report(
         documents.period,

@@ -24,9 +24,7 @@ from tasks.settings.models import (
     Secrets,
     Settings,
 )
-
-# Read by the CLI for --config, so it is not a settings override.
-CONFIG_DIR_VARIABLE = "TTHC_CONFIG_DIR"
+from tasks.settings.paths import CONFIG_DIR_VARIABLE
 
 PORTAL_USERNAME = "PORTAL_USERNAME"
 PORTAL_PASSWORD = "PORTAL_PASSWORD"

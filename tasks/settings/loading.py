@@ -42,6 +42,7 @@ from tasks.settings.models import (
     RecipientsFile,
     Settings,
 )
+from tasks.settings.paths import DEFAULT_CONFIG_DIR, PROJECT_ROOT
 
 # Imported from here by the rest of the project.
 __all__ = [
@@ -60,8 +61,6 @@ __all__ = [
     "load_config",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
 
 _M = TypeVar("_M", bound=BaseModel)
 

@@ -109,8 +109,10 @@ def test_without_the_deployment_the_periods_run_here_and_nothing_is_sent_twice(
         "running here, in order (no deployment monthly_report/not-deployed on a reachable "
         "Prefect API): 2 periods\n" in first.output
     )
-    assert f"2024-01 Completed, {count} sent, 0 skipped\n" in first.output
-    assert f"2024-02 Completed, {count} sent, 0 skipped\n" in first.output
+    # One message per period, to `count` recipients.
+    sent = f"1 thư đã gửi tới {count} người nhận; bỏ qua 0 người nhận đã có bản này\n"
+    assert f"2024-01 Completed: {sent}" in first.output
+    assert f"2024-02 Completed: {sent}" in first.output
     reports = Counter(
         name
         for m in flow_setup.messages_for("SKHCN")
@@ -123,9 +125,32 @@ def test_without_the_deployment_the_periods_run_here_and_nothing_is_sent_twice(
     again = CliRunner().invoke(app, arguments)
 
     assert again.exit_code == 0, again.output
-    assert f"2024-01 Completed, 0 sent, {count} skipped\n" in again.output
-    assert f"2024-02 Completed, 0 sent, {count} skipped\n" in again.output
+    skipped = f"0 thư đã gửi tới 0 người nhận; bỏ qua {count} người nhận đã có bản này\n"
+    assert f"2024-01 Completed: {skipped}" in again.output
+    assert f"2024-02 Completed: {skipped}" in again.output
     assert len(flow_setup.smtp.received) == received
+
+
+def test_a_backfill_dry_run_says_nothing_was_sent_and_where_the_eml_went(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    arguments = ["backfill", "--from", "2024-01", "--to", "2024-02", "--department", "SKHCN"]
+    arguments += ["--dry-run", "--local"]
+    recipients = flow_setup.config().recipients_for("SKHCN")
+    count = len([*recipients.to, *recipients.cc, *recipients.bcc])
+
+    result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 0, result.output
+    for period in ("2024-01", "2024-02"):
+        folder = flow_setup.output_dir / "dry-run" / period
+        assert (
+            f"{period} Completed: chạy thử, không gửi thư nào: 1 thư thử (.eml) sẽ gửi tới "
+            f"{count} người nhận, lưu ở {folder}; bỏ qua 0"
+        ) in result.output
+        assert len(list(folder.glob("*.eml"))) == 1
+    assert " sent" not in result.output
+    assert flow_setup.smtp.received == []
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.cli import CONFIG_PROBLEM_EXIT, app, move_global_options
 from tasks.settings.loading import DEFAULT_CONFIG_DIR
 
 
@@ -82,3 +84,72 @@ def test_config_folder_can_come_from_the_environment(runner: CliRunner, tmp_path
 
     assert result.exit_code == 2
     assert f"{tmp_path / 'settings.yaml'}: file not found" in result.stderr.splitlines()
+
+
+def test_importing_the_command_line_loads_no_prefect() -> None:
+    # `--help`, `check-config` and argument errors must answer fast (make bench): Prefect
+    # and the document libraries are imported only by the commands that need them.
+    code = (
+        "import sys, flows.cli; "
+        "print(sorted(m for m in ('prefect', 'matplotlib', 'sqlalchemy', 'docxtpl') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("given", "moved"),
+    [
+        (["check-config", "--config", "c"], ["--config", "c", "check-config"]),
+        (["check-config", "--config=c", "--debug"], ["--config=c", "--debug", "check-config"]),
+        (["--config", "c", "send", "--period", "2024-05"], ["--config", "c", "send", "--period", "2024-05"]),
+        (["send", "--", "--config"], ["send", "--", "--config"]),
+    ],
+)  # fmt: skip
+def test_global_options_move_before_the_command(given: list[str], moved: list[str]) -> None:
+    assert move_global_options(given) == moved
+
+
+def test_config_is_accepted_after_the_command(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check-config", "--config", str(DEFAULT_CONFIG_DIR)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "configuration OK: 5 departments, 10 recipients\n"
+
+
+def test_missing_portal_credentials_are_one_line_naming_the_fix(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PORTAL_USERNAME", raising=False)
+    monkeypatch.delenv("PORTAL_PASSWORD", raising=False)
+    monkeypatch.setenv("TTHC_OUTPUT_DIR", str(tmp_path / "out"))
+    arguments = ["figures", "--period", "2024-05", "--department", "SKHCN"]
+    arguments += ["--portal-url", "http://127.0.0.1:9"]
+
+    result = runner.invoke(app, arguments)
+
+    assert result.exit_code == CONFIG_PROBLEM_EXIT
+    assert result.stderr == (
+        "the portal account is not set: set PORTAL_USERNAME and PORTAL_PASSWORD\n"
+    )
+    assert result.stdout == ""
+
+    debug = runner.invoke(app, ["--debug", *arguments])
+
+    assert debug.exit_code == 1
+    assert type(debug.exception).__name__ == "MissingCredentials"  # the traceback, on request
+
+
+def test_a_bad_period_is_refused_before_the_configuration_is_read(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["--config", str(tmp_path / "missing"), "send", "--period", "2024-13"]
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid value for --period" in result.output
+    assert "configuration problem" not in result.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import inspect
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from prefect import get_client
 from prefect.client.schemas.filters import (
@@ -19,6 +21,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
@@ -31,7 +34,7 @@ from flows.deployment import (
     serve,
 )
 from flows.monthly_report import monthly_report
-from tasks.figures.periods import Period
+from tasks.figures.periods import PERIOD_PATTERN, Period
 from tasks.run.plan import resolve_period
 from tasks.settings.loading import PROJECT_ROOT
 from tests.flows.conftest import FlowSetup
@@ -173,7 +176,7 @@ def test_a_custom_run_reports_one_department_for_another_month(
         finished = client.read_flow_run(created.id)
     assert finished.state is not None
     assert finished.state.is_completed(), finished.state.message
-    assert finished.name == "báo cáo TTHC 2024-04 (SKHCN)"
+    assert finished.name == "báo cáo TTHC 2024-04 (SKHCN)"  # a plain run: no mode in its name
     received = flow_setup.smtp.received
     assert received, "the SMTP server received nothing"
     for message in received:
@@ -185,6 +188,75 @@ def test_a_custom_run_reports_one_department_for_another_month(
     expected = {a.lower() for a in [*recipients.to, *recipients.cc, *recipients.bcc]}
     delivered = [address.lower() for m in received for address in m.envelope_to]
     assert sorted(delivered) == sorted(expected)
+
+
+DEPARTMENTS = ["SKHCN", "STP", "SYT", "SGDDT", "STNMT"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [
+        ({"period": "2024-13"}, "period"),
+        ({"period": "04/2024"}, "period"),
+        ({"departments": ["SKHCM"]}, "departments"),
+        ({"departments": ['["SKHCN"]']}, "departments"),
+    ],
+)
+def test_the_form_refuses_a_bad_period_or_department_before_a_run_exists(
+    prefect_api: str, parameters: dict[str, Any], named: str
+) -> None:
+    deployment_id = build_deployment(department_keys=DEPARTMENTS).apply()
+
+    # What the UI's "Custom run" form calls: the server checks the parameters on creation.
+    with get_client(sync_client=True) as client:
+        before = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        )
+        with pytest.raises(PrefectHTTPStatusError) as refused:
+            client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+        after = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        )
+
+    assert refused.value.response.status_code == 409
+    detail = refused.value.response.json()["detail"]
+    assert "Validation failed for field" in detail and named in detail, detail
+    assert len(after) == len(before)  # no run exists, so no run fails and nobody is alerted
+
+
+def test_the_form_offers_the_configured_departments_and_the_period_pattern(
+    prefect_api: str,
+) -> None:
+    deployment_id = build_deployment(department_keys=DEPARTMENTS).apply()
+
+    with get_client(sync_client=True) as client:
+        properties = client.read_deployment(deployment_id).parameter_openapi_schema["properties"]
+        accepted = client.create_flow_run_from_deployment(
+            deployment_id, parameters={"period": "2024-Q2", "departments": ["SKHCN", "STP"]}
+        )
+        client.delete_flow_run(accepted.id)
+
+    assert properties["departments"]["items"] == {"type": "string", "enum": DEPARTMENTS}
+    assert properties["departments"]["uniqueItems"] is True
+    assert properties["period"]["pattern"] == PERIOD_PATTERN
+
+
+def test_serve_offers_the_departments_configured_when_it_starts(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    # serve registers the deployment, then runs its runs: stop it once it has registered.
+    def registered_only(_runner: object) -> None:
+        raise SystemExit(0)
+
+    flow_setup.monkeypatch.setattr("flows.deployment.serve", registered_only)
+
+    result = CliRunner().invoke(app, ["serve"])
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment_by_name(deployment_full_name())
+
+    assert result.stdout.startswith("serving monthly_report/monthly-report"), result.output
+    keys = [d.key for d in flow_setup.config().departments.departments]
+    assert stored.parameter_openapi_schema["properties"]["departments"]["items"]["enum"] == keys
 
 
 def test_serve_refuses_to_start_without_a_prefect_api(flow_setup: FlowSetup) -> None:

@@ -203,21 +203,25 @@ def test_a_second_run_sends_nothing_and_the_artifacts_show_the_figures(
         "số liệu SYT 2024-01",
     ]
     by_type = {artifact.type: artifact for artifact in artifacts}
-    assert by_type["table"].key == "bao-cao-tthc-2024-01"
+    # A run of one department keeps its own key: it does not overwrite a run of all.
+    assert by_type["table"].key == "bao-cao-tthc-2024-01-syt"
     [row] = _table_rows(by_type["table"].data)
     assert row["Sở"] == "SYT"
     assert row["Tổng tiếp nhận"] == format_count(syt.report.figures["received_total"])
     assert row["Đã giải quyết"] == format_count(syt.report.figures["resolved"])
-    assert row["Đã gửi"] == 0
+    assert row["Thư đã gửi"] == 0
+    assert row["Người nhận"] == 0
     assert row["Bỏ qua (đã nhận)"] == len(syt.delivery.skipped)
     assert row["Kết quả"] == "hoàn thành"
     by_key = {artifact.key: artifact for artifact in artifacts}
-    markdown = str(by_key["bao-cao-tthc-2024-01-tom-tat"].data)
+    markdown = str(by_key["bao-cao-tthc-2024-01-syt-tom-tat"].data)
     assert "# Báo cáo TTHC tháng 1/2024" in markdown
-    index = str(by_key["bao-cao-tthc-2024-01-bo-chi-so-766"].data)
+    index = str(by_key["bao-cao-tthc-2024-01-syt-bo-chi-so-766"].data)
     assert "| SYT | H99.17 | 102/97/5 | 102/97/5 | khớp |" in index
-    assert f"Thư đã gửi: 0; bỏ qua (người nhận đã có bản này): {len(syt.delivery.skipped)}" in (
-        markdown
+    skipped = len(syt.delivery.skipped)
+    assert (
+        f"- Thư: 0 thư đã gửi tới 0 người nhận; bỏ qua {skipped} người nhận đã có bản này"
+        in markdown
     )
     assert "Văn bản đã viết: 2" in markdown
 

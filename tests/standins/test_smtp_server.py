@@ -38,13 +38,25 @@ def test_stores_each_message_as_an_eml_file(smtp_server: LoopbackSmtpServer) -> 
     assert first.envelope_to == ["b@demo.gov.vn", "c@demo.gov.vn"]
     assert first.subject == "Chào"
     assert first.text().strip() == "xin chào"
-    assert first.path.name == "0001-1.2_demo.gov.vn.eml"
-    assert second.path.name == "0002-a_b_c_demo.gov.vn.eml"
+    assert first.path.name.endswith("-1.2_demo.gov.vn.eml")
+    assert second.path.name.endswith("-a_b_c_demo.gov.vn.eml")
     assert sorted(p.name for p in smtp_server.mail_dir.iterdir()) == [
         first.path.name,
         second.path.name,
     ]
     assert len(smtp_server.messages_to("C@demo.gov.vn")) == 1
+
+
+def test_a_server_started_again_on_the_same_folder_keeps_every_file(tmp_path: Path) -> None:
+    # Every demo run starts a new server on out/mail: its files must not restart at 0001.
+    folder = tmp_path / "mail"
+    for _ in range(2):
+        with LoopbackSmtpServer(folder) as server:
+            send(server, ["b@demo.gov.vn"])
+
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 2
+    assert not any(name.startswith("0001-") for name in names)
 
 
 def test_down_refuses_connections_and_comes_back_on_the_same_port(

@@ -329,6 +329,30 @@ def test_index_notice_lists_each_note_for_the_operators() -> None:
 # -- the dry-run mailer -----------------------------------------------------------------------
 
 
+def test_a_second_run_into_the_same_folder_never_reuses_a_file_name(
+    documents: list[Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "outbox"
+    message = build(documents)
+    first = EmlDirectoryMailer(folder)
+    first.send(message)
+    second = EmlDirectoryMailer(folder)  # the next run: a new mailer on the same folder
+    second.send(message)
+
+    names = sorted(path.name for path in folder.glob("*.eml"))
+    assert len(names) == 2
+    assert names == [first.written[0].name, second.written[0].name]
+    assert not any(name.startswith("0001-") for name in names)
+
+
+def test_the_date_header_is_in_the_provinces_time(documents: list[Path], tmp_path: Path) -> None:
+    mailer = EmlDirectoryMailer(tmp_path / "outbox", timezone="Asia/Ho_Chi_Minh")
+    mailer.send(build(documents))
+
+    date = parse(mailer.written[0].read_text(encoding="ascii"))["Date"]
+    assert str(date).endswith("+0700"), date
+
+
 def test_eml_directory_mailer_writes_files_and_names_bcc(
     documents: list[Path], tmp_path: Path
 ) -> None:
@@ -339,7 +363,8 @@ def test_eml_directory_mailer_writes_files_and_names_bcc(
 
     assert result.delivered == message.recipients()
     assert second.delivered == ["ttpvhcc@demo.gov.vn"]
-    assert [p.name[:5] for p in mailer.written] == ["0001-", "0002-"]
+    assert len(set(mailer.written)) == 2
+    assert sorted(mailer.written) == mailer.written  # the names sort in the order written
     first = parse(mailer.written[0].read_text(encoding="ascii"))
     assert first["X-Bcc"] == "luu-tru@demo.gov.vn"
     assert first["Bcc"] is None
@@ -558,3 +583,21 @@ def test_tls_with_an_unknown_certificate_fails_finally(
         f"TLS with SMTP server {tls_server.address} failed"
     )
     assert tls_server.received == []
+
+
+def test_the_centres_message_is_worded_as_the_summary_of_the_departments(
+    documents: list[Path],
+) -> None:
+    message = build(documents, department_name="Trung tâm Phục vụ hành chính công", summary_of=5)
+
+    assert message.subject == (
+        "Báo cáo tổng hợp kết quả tiếp nhận, giải quyết TTHC tháng 5/2024 của 5 sở, ngành"
+    )
+    assert "báo cáo tổng hợp kết quả tiếp nhận" in message.text
+    assert "tổng hợp từ báo cáo của từng sở" in message.text
+    assert "cộng chung 5 sở, ngành" in message.text
+    assert "của Trung tâm" not in message.text
+    # A department's own message is unchanged.
+    own = build(documents)
+    assert own.subject.endswith(f"tháng 5/2024 - {SKHCN}")
+    assert "tổng hợp" not in own.text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
 
-from tasks.figures.periods import InvalidPeriod, Period
+from tasks.figures.periods import PERIOD_PATTERN, InvalidPeriod, Period
 
 
 @pytest.mark.parametrize(
@@ -181,3 +182,25 @@ def test_trailing_months_of_longer_periods_end_with_their_last_month(
 
 def test_trailing_months_default_to_a_year() -> None:
     assert len(Period.parse("2024-05").trailing_months()) == 12
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05", "2024-12", "2024-13", "2024-00", "04/2024", "2024-5", "2024-Q2", "2024-q4",
+        "2024-Q5", "2024-H1", "2024-h2", "2024-H3", "2024", "1999", "2100", "2101", "SKHCN", " ",
+    ],
+)  # fmt: skip
+def test_the_form_pattern_accepts_exactly_what_parse_accepts(text: str) -> None:
+    try:
+        Period.parse(text)
+        parsed = True
+    except InvalidPeriod:
+        parsed = False
+
+    assert (re.fullmatch(PERIOD_PATTERN, text) is not None) == parsed
+
+
+def test_the_form_pattern_accepts_an_empty_period() -> None:
+    # Empty: the month before the run, the scheduled run's default.
+    assert re.fullmatch(PERIOD_PATTERN, "") is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tasks.delivery.ledger import DeliveryOutcome
 from tasks.figures.engine import FiguresReport
 from tasks.figures.periods import InvalidPeriod, Period
 from tasks.run.plan import (
@@ -157,3 +159,63 @@ def test_a_target_fails_at_its_first_incomplete_step(
     steps: list[tuple[Step, str | None]], expected: Failure | None
 ) -> None:
     assert first_failure("SKHCN", steps) == expected
+
+
+def _delivered(key: str, sent: list[str], skipped: list[str] = []) -> DeliveryOutcome:  # noqa: B006
+    return DeliveryOutcome("2024-05", key, "hash", 1, sent=list(sent), skipped=list(skipped))
+
+
+def _summary(dry_run: bool) -> RunSummary:
+    summary = RunSummary(MAY, dry_run=dry_run)
+    three = ["a@demo.gov.vn", "b@demo.gov.vn", "c@demo.gov.vn"]
+    summary.departments += [
+        TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"), delivery=_delivered("SKHCN", three)),
+        TargetResult(
+            DepartmentTarget("STP", "Sở Tư pháp"),
+            delivery=_delivered("STP", ["d@demo.gov.vn"], ["e@demo.gov.vn"]),
+        ),
+    ]
+    return summary
+
+
+def test_messages_and_recipients_are_counted_apart() -> None:
+    summary = _summary(dry_run=False)
+
+    # One message to three recipients is one message.
+    assert (summary.messages, summary.recipients, summary.skipped) == (2, 4, 1)
+    assert summary.delivery_text() == (
+        "2 thư đã gửi tới 4 người nhận; bỏ qua 1 người nhận đã có bản này"
+    )
+    assert [r.delivery_line(False) for r in summary.departments] == [
+        "SKHCN: 1 thư, 3 người nhận, bỏ qua 0",
+        "STP: 1 thư, 1 người nhận, bỏ qua 1",
+    ]
+
+
+def test_a_dry_run_never_says_sent_and_names_the_eml_folder(tmp_path: Path) -> None:
+    summary = _summary(dry_run=True)
+    folder = tmp_path / "dry-run" / "2024-05"
+    for result in summary.departments:
+        assert result.delivery is not None
+        result.delivery.eml_files.append(folder / f"{result.key}.eml")
+
+    text = summary.delivery_text()
+
+    assert "đã gửi" not in text
+    assert text == (
+        "chạy thử, không gửi thư nào: 2 thư thử (.eml) sẽ gửi tới 4 người nhận, "
+        f"lưu ở {folder}; bỏ qua 1 người nhận đã có bản này"
+    )
+    assert summary.departments[0].delivery_line(True) == (
+        "SKHCN: 1 thư thử, sẽ gửi 3 người nhận, bỏ qua 0"
+    )
+
+
+def test_a_department_without_any_dossier_of_the_period_is_a_notice() -> None:
+    empty = TargetResult(DepartmentTarget("SKHCN", "Sở KHCN"), report=_report())
+    summary = RunSummary(MAY, dry_run=False, departments=[empty])
+
+    [(key, notice)] = summary.notices
+    assert key == "SKHCN"
+    assert notice.startswith("không có hồ sơ nào tiếp nhận trong kỳ")
+    assert summary.failures == []  # still reported: a notice, not a failure

@@ -1,0 +1,78 @@
+"""How fast the command line answers when no flow runs: `--help`, `check-config`, a bad period.
+
+Each command runs as an operator types it, a new `tthc-report` process every time, so the
+figure includes the interpreter's start and every import. Prefect and the document libraries
+are imported only by the commands that run a flow; these three must answer in under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import PROJECT_ROOT, BenchResult, median
+
+LIMIT_SECONDS = 1.0
+COMMANDS: dict[str, list[str]] = {
+    "--help": ["--help"],
+    "check-config": ["check-config"],
+    "send --period 2024-13": ["send", "--period", "2024-13"],
+}
+
+
+def program() -> list[str]:
+    """Return the `tthc-report` console script of this environment."""
+    script = Path(sys.executable).parent / "tthc-report"
+    if not script.exists():
+        raise FileNotFoundError(f"{script} is missing: run `make bench` (it installs the project)")
+    return [str(script)]
+
+
+def time_command(arguments: list[str]) -> tuple[float, float, int]:
+    """Run `tthc-report arguments` once; return its wall time, its CPU time and exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [*program(), *arguments],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, finished.returncode
+
+
+def run(quick: bool) -> BenchResult:
+    """Time each command (median of several runs, after one that warms the file cache).
+
+    Wall time is what the operator waits; on a machine shared with other work it grows with
+    the load average (printed in the header), so the CPU time the process used and the
+    fastest run are printed beside it.
+    """
+    repeats = 3 if quick else 9
+    result = BenchResult("cli_startup", "CLI start-up, no flow run (new process each time)")
+    for name, arguments in COMMANDS.items():
+        time_command(arguments)  # the first run reads the files from disk
+        runs = [time_command(arguments) for _ in range(repeats)]
+        walls = [wall for wall, _, _ in runs]
+        cpus = [cpu for _, cpu, _ in runs]
+        codes = sorted({code for _, _, code in runs})
+        result.add(f"{name} wall median", median(walls), "s", f"exit {codes}, {repeats} runs")
+        result.add(f"{name} wall fastest", min(walls), "s")
+        result.add(f"{name} CPU median", median(cpus), "s", "user + system")
+        result.target(f"{name} wall median s", median(walls), LIMIT_SECONDS, "<")
+        result.details[name] = {
+            "wall_seconds": [round(s, 3) for s in walls],
+            "cpu_seconds": [round(s, 3) for s in cpus],
+            "exit_codes": codes,
+            "load_average": list(os.getloadavg()),
+        }
+    return result
