@@ -3,8 +3,7 @@
 Pure logic, no IO: `PageGuard` decides whether the next page may be read and whether a page is
 acceptable (the declared `total`, a maximum number of pages, a page seen before anywhere in the
 sequence); `merge_pages` keeps one record per MaHoSo over the whole fetch; `check_records`
-validates. Memory stays flat whatever the number of records: two pages, and one 16-byte digest
-per page read.
+validates. Memory: two pages, one 16-byte digest per page read and one 64-bit hash per dossier.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 class PagingError(ValueError):
-    """The pages break the portal's contract so that no exact count can come out of them."""
+    """The pages break the portal's contract: paging would not end, or rows went missing."""
 
 
 @dataclass
@@ -85,19 +84,20 @@ def _newer(kept: Any, candidate: Any) -> Any:
 
 
 def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
-    """Yield the raw records of `pages`, one per MaHoSo over the whole fetch, the latest kept.
+    """Yield the raw records of `pages`, one per MaHoSo over the whole fetch.
 
     Pages are ordered by MaHoSo (docs/portal-api.md), so a record repeated while the portal's
-    data changed during paging can only straddle a page boundary: one page is held back and
-    merged with the next one. A record whose MaHoSo is not above every code of the pages
-    already passed on could repeat one of them unseen: that breaks the order the exactness
-    rests on, so it raises PagingError instead of counting a dossier twice. Memory stays at
-    two pages whatever the number of records.
+    data changed during paging straddles a page boundary: one page is held back and merged
+    with the next one, keeping the copy with the latest NgayCapNhat. A repeat of a record
+    already passed on (pages out of order, a page served twice) is found by the hash of its
+    MaHoSo, kept for every record passed on, and dropped: the count stays exact whatever the
+    order, the first copy is the one counted, and `duplicates_merged` counts every repeat.
+    Memory: two pages, and one 64-bit hash (about 70 bytes in a set) per dossier.
     """
     held: list[Any] = []
     held_index: dict[str, int] = {}
-    floor = ""  # the highest MaHoSo of the pages already yielded
-    for number, page in enumerate(pages, 1):
+    passed: set[int] = set()  # hash() of each MaHoSo passed on; str hashes are 64-bit SipHash
+    for page in pages:
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
         for raw in page:
@@ -113,18 +113,14 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
                     fresh[position] = _newer(fresh[position], raw)
                     stats.duplicates_merged += 1
                     continue
-                if code <= floor:
-                    raise PagingError(
-                        f"page {number}: MaHoSo {code!r} comes after {floor!r} was passed: the "
-                        "pages are not in MaHoSo order, so a repeated dossier cannot be told "
-                        "from a new one and the count would not be exact"
-                    )
+                if hash(code) in passed:
+                    stats.duplicates_merged += 1  # a repeat of a record passed on already
+                    continue
                 fresh_index[code] = len(fresh)
             # A record without MaHoSo has nothing to merge on: validation rejects it.
             fresh.append(raw)
         yield from held
-        if held_index:
-            floor = max(floor, max(held_index))
+        passed.update(map(hash, held_index))
         held, held_index = fresh, fresh_index
     yield from held
 

@@ -29,7 +29,6 @@ from tasks.portal.client import (
     parse_agency,
 )
 from tasks.portal.dossiers import Dossier, RejectedRecord
-from tasks.portal.paging import PagingError
 from tests.builders import AGENCY, OTHER_AGENCY, raw_dossier
 
 START = "20240501000000"
@@ -460,11 +459,18 @@ def test_merge_pages(pages: list[list[Any]], kept: list[str], merged: int) -> No
     assert stats.duplicates_merged == merged
 
 
-def test_merge_pages_refuses_a_repeat_two_pages_apart_rather_than_count_it_twice() -> None:
-    pages = [[_raw("A1"), _raw("A2")], [_raw("B1"), _raw("B2")], [_raw("A1"), _raw("A2")]]
+def test_merge_pages_drops_a_repeat_two_pages_apart_keeping_the_first_copy() -> None:
+    pages = [
+        [_raw("A1", tag="first"), _raw("A2")],
+        [_raw("B1"), _raw("B2")],
+        [_raw("A1", "20240601000000", "later"), _raw("C1")],
+    ]
+    stats = FetchStats()
 
-    with pytest.raises(PagingError, match="page 3: MaHoSo 'A1' comes after 'A2' was passed"):
-        list(merge_pages(pages, FetchStats()))
+    out = list(merge_pages(pages, stats))
+
+    assert [label(record) for record in out] == ["A1:first", "A2", "B1", "B2", "C1"]
+    assert stats.duplicates_merged == 1
 
 
 def test_merge_pages_holds_back_a_single_page() -> None:
