@@ -3,7 +3,8 @@
 Pure logic, no IO: `PageGuard` decides whether the next page may be read and whether a page is
 acceptable (the declared `total`, a maximum number of pages, a page seen before anywhere in the
 sequence); `merge_pages` keeps one record per MaHoSo over the whole fetch; `check_records`
-validates. Memory: two pages, one 16-byte digest per page read and one 64-bit hash per dossier.
+validates. Memory stays flat whatever the number of records: two pages, and one 16-byte digest
+per page read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.portal.dossiers import Dossier, InvalidDossier, RejectedRecord, parse_dossier
+from tasks.portal.dossiers import (
+    Dossier,
+    InvalidDossier,
+    RejectedRecord,
+    is_portal_time,
+    parse_dossier,
+)
 
 __all__ = [
     "FetchStats",
@@ -31,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 class PagingError(ValueError):
-    """The pages break the portal's contract: paging would not end, or rows went missing."""
+    """The pages break the portal's contract so that no exact count can come out of them."""
 
 
 @dataclass
@@ -83,21 +90,36 @@ def _newer(kept: Any, candidate: Any) -> Any:
     return candidate if _updated_of(candidate) >= _updated_of(kept) else kept
 
 
+def _orderly(raw: Any) -> bool:
+    """Tell whether a record looks like a dossier (a cheap check): only those set the order."""
+    if type(raw) is not dict:
+        return False
+    status = raw.get("TrangThaiHoSo")
+    received = raw.get("NgayTiepNhan")
+    return (
+        type(status) is int
+        and 1 <= status <= 10
+        and type(received) is str
+        and is_portal_time(received)
+    )
+
+
 def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
-    """Yield the raw records of `pages`, one per MaHoSo over the whole fetch.
+    """Yield the raw records of `pages`, one per MaHoSo over the whole fetch, the latest kept.
 
     Pages are ordered by MaHoSo (docs/portal-api.md), so a record repeated while the portal's
-    data changed during paging straddles a page boundary: one page is held back and merged
-    with the next one, keeping the copy with the latest NgayCapNhat. A repeat of a record
-    already passed on (pages out of order, a page served twice) is found by the hash of its
-    MaHoSo, kept for every record passed on, and dropped: the count stays exact whatever the
-    order, the first copy is the one counted, and `duplicates_merged` counts every repeat.
-    Memory: two pages, and one 64-bit hash (about 70 bytes in a set) per dossier.
+    data changed during paging can only straddle a page boundary: one page is held back and
+    merged with the next one, keeping the copy with the latest NgayCapNhat. A record whose
+    MaHoSo is not above every code already passed on could repeat one of them unseen: that
+    breaks the order the exactness rests on, so it raises PagingError rather than count a
+    dossier twice. (Records that do not look like dossiers, which validation rejects, do not
+    set that order: a portal may list them anywhere.) Memory stays at two pages whatever the
+    number of records.
     """
     held: list[Any] = []
     held_index: dict[str, int] = {}
-    passed: set[int] = set()  # hash() of each MaHoSo passed on; str hashes are 64-bit SipHash
-    for page in pages:
+    floor = ""  # the highest MaHoSo of the dossiers already passed on
+    for number, page in enumerate(pages, 1):
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
         for raw in page:
@@ -113,14 +135,19 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
                     fresh[position] = _newer(fresh[position], raw)
                     stats.duplicates_merged += 1
                     continue
-                if hash(code) in passed:
-                    stats.duplicates_merged += 1  # a repeat of a record passed on already
-                    continue
+                if code <= floor and _orderly(raw):
+                    raise PagingError(
+                        f"page {number}: MaHoSo {code!r} comes after {floor!r} was passed: the "
+                        "pages are not in MaHoSo order, so a repeated dossier cannot be told "
+                        "from a new one and the count would not be exact"
+                    )
                 fresh_index[code] = len(fresh)
             # A record without MaHoSo has nothing to merge on: validation rejects it.
             fresh.append(raw)
         yield from held
-        passed.update(map(hash, held_index))
+        for code, position in held_index.items():
+            if code > floor and _orderly(held[position]):
+                floor = code
         held, held_index = fresh, fresh_index
     yield from held
 

@@ -29,6 +29,7 @@ from tasks.portal.client import (
     parse_agency,
 )
 from tasks.portal.dossiers import Dossier, RejectedRecord
+from tasks.portal.paging import PagingError
 from tests.builders import AGENCY, OTHER_AGENCY, raw_dossier
 
 START = "20240501000000"
@@ -459,18 +460,25 @@ def test_merge_pages(pages: list[list[Any]], kept: list[str], merged: int) -> No
     assert stats.duplicates_merged == merged
 
 
-def test_merge_pages_drops_a_repeat_two_pages_apart_keeping_the_first_copy() -> None:
+def test_merge_pages_refuses_a_repeat_two_pages_apart_rather_than_count_it_twice() -> None:
+    a1, a2, b1, b2 = (raw_dossier(code) for code in ("A1", "A2", "B1", "B2"))
+    pages = [[a1, a2], [b1, b2], [a1, a2]]
+
+    with pytest.raises(PagingError, match="page 3: MaHoSo 'A1' comes after 'A2' was passed"):
+        list(merge_pages(pages, FetchStats()))
+
+
+def test_merge_pages_lets_records_that_are_no_dossier_stand_anywhere() -> None:
+    # A portal may list broken rows out of order (validation rejects them): no order to keep.
     pages = [
-        [_raw("A1", tag="first"), _raw("A2")],
-        [_raw("B1"), _raw("B2")],
-        [_raw("A1", "20240601000000", "later"), _raw("C1")],
+        [raw_dossier("A1"), {"MaHoSo": "~BROKEN-1"}],
+        [raw_dossier("B1"), {"MaHoSo": "~BROKEN-2"}],
+        [raw_dossier("C1")],
     ]
-    stats = FetchStats()
 
-    out = list(merge_pages(pages, stats))
+    out = list(merge_pages(pages, FetchStats()))
 
-    assert [label(record) for record in out] == ["A1:first", "A2", "B1", "B2", "C1"]
-    assert stats.duplicates_merged == 1
+    assert [record["MaHoSo"] for record in out] == ["A1", "~BROKEN-1", "B1", "~BROKEN-2", "C1"]
 
 
 def test_merge_pages_holds_back_a_single_page() -> None:
