@@ -44,7 +44,8 @@ from tasks.delivery.messages import (
 from tasks.figures.engine import Figures, Rates
 from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentRecipients
-from tasks.store.database import DeliveryOutcomeKind, RunStore, content_sha256
+from tasks.store.database import DeliveryOutcomeKind, RunStore
+from tasks.store.hashing import content_sha256
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # How long a claim keeps other runs from sending to a recipient when its run dies without

@@ -8,6 +8,7 @@ build datetime objects.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -120,6 +121,8 @@ class InvalidDossier(ValueError):
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Names (TenTTHC, TenLinhVuc) repeat across records: a Vietnamese one is checked once.
+@functools.lru_cache(maxsize=4096)
 def clean_text(value: str) -> tuple[str, bool]:
     """Return `value` in NFC without XML-illegal code points, and whether anything changed."""
     if value.isascii() and value.isprintable():

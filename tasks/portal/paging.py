@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.portal.dossiers import Dossier, InvalidDossier, RejectedRecord, parse_dossier
+from tasks.portal.dossiers import (
+    Dossier,
+    InvalidDossier,
+    RejectedRecord,
+    is_portal_time,
+    parse_dossier,
+)
 
 __all__ = [
     "FetchStats",
@@ -84,19 +90,35 @@ def _newer(kept: Any, candidate: Any) -> Any:
     return candidate if _updated_of(candidate) >= _updated_of(kept) else kept
 
 
+def _orderly(raw: Any) -> bool:
+    """Tell whether a record looks like a dossier (a cheap check): only those set the order."""
+    if type(raw) is not dict:
+        return False
+    status = raw.get("TrangThaiHoSo")
+    received = raw.get("NgayTiepNhan")
+    return (
+        type(status) is int
+        and 1 <= status <= 10
+        and type(received) is str
+        and is_portal_time(received)
+    )
+
+
 def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
     """Yield the raw records of `pages`, one per MaHoSo over the whole fetch, the latest kept.
 
     Pages are ordered by MaHoSo (docs/portal-api.md), so a record repeated while the portal's
     data changed during paging can only straddle a page boundary: one page is held back and
-    merged with the next one. A record whose MaHoSo is not above every code of the pages
-    already passed on could repeat one of them unseen: that breaks the order the exactness
-    rests on, so it raises PagingError instead of counting a dossier twice. Memory stays at
-    two pages whatever the number of records.
+    merged with the next one, keeping the copy with the latest NgayCapNhat. A record whose
+    MaHoSo is not above every code already passed on could repeat one of them unseen: that
+    breaks the order the exactness rests on, so it raises PagingError rather than count a
+    dossier twice. (Records that do not look like dossiers, which validation rejects, do not
+    set that order: a portal may list them anywhere.) Memory stays at two pages whatever the
+    number of records.
     """
     held: list[Any] = []
     held_index: dict[str, int] = {}
-    floor = ""  # the highest MaHoSo of the pages already yielded
+    floor = ""  # the highest MaHoSo of the dossiers already passed on
     for number, page in enumerate(pages, 1):
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
@@ -113,7 +135,7 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
                     fresh[position] = _newer(fresh[position], raw)
                     stats.duplicates_merged += 1
                     continue
-                if code <= floor:
+                if code <= floor and _orderly(raw):
                     raise PagingError(
                         f"page {number}: MaHoSo {code!r} comes after {floor!r} was passed: the "
                         "pages are not in MaHoSo order, so a repeated dossier cannot be told "
@@ -123,8 +145,9 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
             # A record without MaHoSo has nothing to merge on: validation rejects it.
             fresh.append(raw)
         yield from held
-        if held_index:
-            floor = max(floor, max(held_index))
+        for code, position in held_index.items():
+            if code > floor and _orderly(held[position]):
+                floor = code
         held, held_index = fresh, fresh_index
     yield from held
 

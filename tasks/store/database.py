@@ -11,8 +11,6 @@ report at once. Secrets are never stored here.
 
 from __future__ import annotations
 
-import hashlib
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from tasks.figures.engine import (
 )
 from tasks.figures.periods import Period
 from tasks.store.engine import create_store_engine, migrate, read_version, safe_url
+from tasks.store.hashing import content_sha256, file_sha256
 from tasks.store.tables import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -125,40 +124,6 @@ def default_database_url(output_dir: Path) -> str:
     # URL.create escapes the path as data: a folder named "odd#dir?mode=ro" stays a folder.
     path = str((output_dir / DATABASE_FILE).absolute())
     return URL.create("sqlite", database=path).render_as_string(hide_password=False)
-
-
-# Parts of an Office package that change on every save (creation/modification times) and
-# say nothing about what the reader sees.
-VOLATILE_PACKAGE_PARTS = frozenset({"docProps/core.xml"})
-PACKAGE_SUFFIXES = frozenset({".docx", ".xlsx"})
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def content_sha256(path: Path) -> str:
-    """Return the SHA-256 of what a document says, the same for two renders of the same data.
-
-    A .docx or .xlsx is a zip whose entries carry the time of saving, and whose core
-    properties record it: hash each entry's name and bytes instead, without those properties.
-    Any other file, or one that is not a zip after all, is hashed as it is.
-    """
-    if path.suffix.lower() not in PACKAGE_SUFFIXES or not zipfile.is_zipfile(path):
-        return file_sha256(path)
-    digest = hashlib.sha256()
-    with zipfile.ZipFile(path) as package:
-        for name in sorted(package.namelist()):
-            if name in VOLATILE_PACKAGE_PARTS:
-                continue
-            digest.update(name.encode("utf-8") + b"\0")
-            digest.update(hashlib.sha256(package.read(name)).digest())
-    return digest.hexdigest()
 
 
 def _utc_now() -> datetime:
@@ -422,38 +387,23 @@ class RunStore:
         self,
         period: Period,
         department_key: str,
-        document_hash: str,
+        digest: str,
         revision: int,
-        new_id: Callable[[], str],
+        new: Callable[[], str],
     ) -> str:
-        """Return the Message-ID of this delivery, making it with `new_id` and keeping it if new."""
-        query = (
-            select(MessageIdRow.message_id)
-            .where(
-                MessageIdRow.period_key == period.key,
-                MessageIdRow.department_key == department_key,
-                MessageIdRow.document_hash == document_hash,
-                MessageIdRow.revision == revision,
-            )
-            .order_by(MessageIdRow.id)
-            .limit(1)
+        """Return the Message-ID of this delivery, making it with `new` and keeping it if new."""
+        row = MessageIdRow(period_key=period.key, department_key=department_key)
+        row.document_hash, row.revision = digest, revision
+        query = select(MessageIdRow.message_id).filter_by(
+            period_key=row.period_key, department_key=department_key, document_hash=digest
         )
         with self._transaction() as session:
-            known = session.scalars(query).first()
+            known = session.scalars(query.filter_by(revision=revision).limit(1)).first()
             if known is not None:
                 return known
-            made = new_id()
-            session.add(
-                MessageIdRow(
-                    period_key=period.key,
-                    department_key=department_key,
-                    document_hash=document_hash,
-                    revision=revision,
-                    message_id=made,
-                    created_at=self._now(),
-                )
-            )
-        return made
+            row.message_id, row.created_at = new(), self._now()
+            session.add(row)
+        return row.message_id
 
     def delivered_hash(self, period: Period, department_key: str, recipient: str) -> str | None:
         """Return the document hash last delivered to `recipient`, or None if nothing was."""

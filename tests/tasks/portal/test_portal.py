@@ -461,10 +461,24 @@ def test_merge_pages(pages: list[list[Any]], kept: list[str], merged: int) -> No
 
 
 def test_merge_pages_refuses_a_repeat_two_pages_apart_rather_than_count_it_twice() -> None:
-    pages = [[_raw("A1"), _raw("A2")], [_raw("B1"), _raw("B2")], [_raw("A1"), _raw("A2")]]
+    a1, a2, b1, b2 = (raw_dossier(code) for code in ("A1", "A2", "B1", "B2"))
+    pages = [[a1, a2], [b1, b2], [a1, a2]]
 
     with pytest.raises(PagingError, match="page 3: MaHoSo 'A1' comes after 'A2' was passed"):
         list(merge_pages(pages, FetchStats()))
+
+
+def test_merge_pages_lets_records_that_are_no_dossier_stand_anywhere() -> None:
+    # A portal may list broken rows out of order (validation rejects them): no order to keep.
+    pages = [
+        [raw_dossier("A1"), {"MaHoSo": "~BROKEN-1"}],
+        [raw_dossier("B1"), {"MaHoSo": "~BROKEN-2"}],
+        [raw_dossier("C1")],
+    ]
+
+    out = list(merge_pages(pages, FetchStats()))
+
+    assert [record["MaHoSo"] for record in out] == ["A1", "~BROKEN-1", "B1", "~BROKEN-2", "C1"]
 
 
 def test_merge_pages_holds_back_a_single_page() -> None:
