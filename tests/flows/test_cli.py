@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import CONFIG_PROBLEM_EXIT, app, move_global_options
+from flows.cli import CONFIG_PROBLEM_EXIT, app
+from flows.command_line import move_global_options
 from tasks.settings.loading import DEFAULT_CONFIG_DIR
 
 
