@@ -80,6 +80,8 @@ def form_field(title: str, description: str, **extra: Any) -> Any:
 # it as a failure (Cancelled would make the process that ran it log a traceback), and named
 # so that nobody reads it as done.
 REFUSED = "Refused"
+# How the national index's notes are labelled among a run's other notices.
+INDEX_NOTICE_KEY = "Bộ chỉ số 766"
 
 
 class RunFailed(RuntimeError):
@@ -209,10 +211,8 @@ def monthly_report(
         notices = summary.notices
         for key, notice in notices:
             run_logger.warning("%s: %s", key, notice)
-        if notices and not plan.dry_run:
-            _notify(live, target, notices)
-        # The failures and the national index's notes go in one e-mail, or the notes alone:
-        # the index never fails a run (the reports went out without it, or with it).
+        # One e-mail per run at most: the failures (with the national index's notes), else the
+        # notices (with them), else the index's notes alone. The index never fails a run.
         if summary.failures:
             if not plan.dry_run:
                 _alert(live, target, summary.failures, summary.index_notes)
@@ -220,8 +220,12 @@ def monthly_report(
             # would say nothing more about a portal or a mail server that failed.
             run_logger.error("%s", summary.failure_message())
             return Failed(message=summary.failure_message())
-        if summary.index_notes and not plan.dry_run:
-            _notify_index(live, target, summary.index_notes)
+        if not plan.dry_run:
+            if notices:
+                index_items = [(INDEX_NOTICE_KEY, note) for note in summary.index_notes]
+                _notify(live, target, [*notices, *index_items])
+            elif summary.index_notes:
+                _notify_index(live, target, summary.index_notes)
     return summary
 
 

@@ -61,7 +61,13 @@ def _artifacts(flow_run_id: UUID) -> dict[str, Artifact]:
         artifacts = client.read_artifacts(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
         )
-    return {artifact.type or "": artifact for artifact in artifacts}
+    # By type; the run's summary is the markdown artifact whose key ends "-tom-tat" (the
+    # national index has a markdown artifact of its own).
+    by_type = {artifact.type or "": artifact for artifact in artifacts}
+    for artifact in artifacts:
+        if (artifact.key or "").endswith("-tom-tat"):
+            by_type["markdown"] = artifact
+    return by_type
 
 
 def _logs(flow_run_id: UUID) -> list[Log]:
