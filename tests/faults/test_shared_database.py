@@ -89,7 +89,7 @@ def test_two_workers_started_together_deliver_every_message_once(
     assert f"another run of {PERIOD} is in progress (pid " in refused
     winner = [first, second][codes.index(0)]
     assert_delivered_once(winner)  # the ledger is the shared database: either worker reads it
-    loser = [first, second][codes.index(1)]
+    loser = [first, second][codes.index(3)]
     assert not (loser.output_dir / "reports").exists()  # refused before doing anything
     scenario_log.fault(
         "two workers, separate output folders, one PostgreSQL, started together",
