@@ -348,6 +348,32 @@ def build_report_message(
     return BuiltMessage(message=message, omitted=omitted)
 
 
+def _to_operators(
+    kind: str,
+    context: dict[str, Any],
+    operators: Sequence[str],
+    sender: Sender,
+    *,
+    message_id: str | None,
+    templates_dir: Path | None,
+) -> OutgoingMessage:
+    """Build a message to the operators from templates/email/<kind>_subject.txt and _body.txt."""
+    clean_sender = Sender(
+        name=clean_header_text(sender.name), address=check_address(sender.address)
+    )
+    context = {**context, "sender_name": clean_sender.name}
+    return OutgoingMessage(
+        sender=clean_sender,
+        to=[check_address(a) for a in operators],
+        subject=clean_header_text(_render(templates_dir, f"{kind}_subject.txt", context)),
+        text=_tidy_body(_render(templates_dir, f"{kind}_body.txt", context)),
+        headers={
+            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+
+
 def build_failure_alert(
     period: Period,
     failures: Mapping[str, str],
@@ -366,9 +392,6 @@ def build_failure_alert(
         raise NoRecipients("no operator address is configured (settings: operators)")
     if not failures:
         raise ValueError("a failure alert needs at least one failure")
-    clean_sender = Sender(
-        name=clean_header_text(sender.name), address=check_address(sender.address)
-    )
     context = {
         "period_label": period.label,
         "period_key": period.key,
@@ -377,17 +400,9 @@ def build_failure_alert(
             for name, reason in sorted(failures.items())
         ],
         "index_notes": [clean_header_text(note) for note in index_notes],
-        "sender_name": clean_sender.name,
     }
-    return OutgoingMessage(
-        sender=clean_sender,
-        to=[check_address(a) for a in operators],
-        subject=clean_header_text(_render(templates_dir, "failure_subject.txt", context)),
-        text=_tidy_body(_render(templates_dir, "failure_body.txt", context)),
-        headers={
-            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
-            "Auto-Submitted": "auto-generated",
-        },
+    return _to_operators(
+        "failure", context, operators, sender, message_id=message_id, templates_dir=templates_dir
     )
 
 
@@ -405,24 +420,13 @@ def build_index_notice(
         raise NoRecipients("no operator address is configured (settings: operators)")
     if not notes:
         raise ValueError("a national index notice needs at least one note")
-    clean_sender = Sender(
-        name=clean_header_text(sender.name), address=check_address(sender.address)
-    )
     context = {
         "period_label": period.label,
         "period_key": period.key,
         "notes": [clean_header_text(note) for note in notes],
-        "sender_name": clean_sender.name,
     }
-    return OutgoingMessage(
-        sender=clean_sender,
-        to=[check_address(a) for a in operators],
-        subject=clean_header_text(_render(templates_dir, "index_subject.txt", context)),
-        text=_tidy_body(_render(templates_dir, "index_body.txt", context)),
-        headers={
-            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
-            "Auto-Submitted": "auto-generated",
-        },
+    return _to_operators(
+        "index", context, operators, sender, message_id=message_id, templates_dir=templates_dir
     )
 
 
@@ -440,22 +444,11 @@ def build_notice(
         raise NoRecipients("no operator address is configured (settings: operators)")
     if not notices:
         raise ValueError("a notice needs at least one item")
-    clean_sender = Sender(
-        name=clean_header_text(sender.name), address=check_address(sender.address)
-    )
     context = {
         "period_label": period.label,
         "period_key": period.key,
         "notices": [(clean_header_text(key), clean_header_text(text)) for key, text in notices],
-        "sender_name": clean_sender.name,
     }
-    return OutgoingMessage(
-        sender=clean_sender,
-        to=[check_address(a) for a in operators],
-        subject=clean_header_text(_render(templates_dir, "notice_subject.txt", context)),
-        text=_tidy_body(_render(templates_dir, "notice_body.txt", context)),
-        headers={
-            "Message-ID": message_id or make_msgid(domain=clean_sender.domain),
-            "Auto-Submitted": "auto-generated",
-        },
+    return _to_operators(
+        "notice", context, operators, sender, message_id=message_id, templates_dir=templates_dir
     )
