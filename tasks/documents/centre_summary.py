@@ -7,8 +7,6 @@ Every value is escaped: the template is rendered with autoescape.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +16,7 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateError
 
+from tasks.documents.files import write_atomically
 from tasks.documents.index_text import summary_ranking, summary_scores
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
 from tasks.documents.report_text import date_line, recipient_lines
@@ -285,14 +284,4 @@ def render_centre_summary(
     except TemplateError as error:
         raise SummaryTemplateError(f"{template_path}: {error}") from error
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename: a crash never leaves half a report under its name.
-    temporary = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            template.save(stream)
-        os.replace(temporary, out_path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomically(out_path, template.save)

@@ -7,8 +7,6 @@ openpyxl) sees the totals without recalculating.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tasks.documents.files import write_atomically
 from tasks.figures.engine import FigureName, FiguresReport
 from tasks.figures.periods import Period
 
@@ -170,18 +169,7 @@ def write_summary_data_form(
 def write_form(sheet: FormSheet, out_path: Path) -> Path:
     """Write `sheet` to `out_path` atomically: a reader never sees a half-written file."""
     workbook = build_workbook(sheet)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename. open() rather than mkstemp, so the file gets the
-    # usual permissions of the umask, not 0600.
-    temporary = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            workbook.save(stream)
-        os.replace(temporary, out_path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomically(out_path, workbook.save)
 
 
 def build_workbook(sheet: FormSheet) -> Workbook:

@@ -13,8 +13,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
+
+from tasks.documents.files import write_atomically
 
 SOFFICE_NAMES: tuple[str, ...] = ("soffice", "libreoffice")
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -65,14 +66,8 @@ def convert_to_pdf(
         work_dir = Path(work)
         produced = _run_soffice(program, docx_path.resolve(), work_dir, timeout)
         target = docx_path.with_suffix(".pdf")
-        # Copy beside the target, then rename: a reader never sees half a PDF under its name.
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            shutil.copyfile(produced, temporary)
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with produced.open("rb") as source:
+            write_atomically(target, lambda stream: shutil.copyfileobj(source, stream))
     return target
 
 

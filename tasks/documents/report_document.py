@@ -8,8 +8,6 @@ the template is rendered with autoescape, and RichText escapes its own text.
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -19,6 +17,7 @@ from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage, RichText
 from jinja2 import Environment, StrictUndefined, TemplateError
 
+from tasks.documents.files import write_atomically
 from tasks.documents.index_text import index_lines
 from tasks.documents.naming import period_folder, report_name
 from tasks.documents.report_text import (
@@ -164,15 +163,4 @@ def render_report(
     except TemplateError as error:
         raise ReportTemplateError(f"{template_path}: {error}") from error
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename: a crash never leaves half a report under its name.
-    # (open() rather than mkstemp, so the file gets the usual permissions of the umask.)
-    temporary = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("xb") as stream:
-            template.save(stream)
-        os.replace(temporary, out_path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomically(out_path, template.save)
