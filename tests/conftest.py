@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
+from typer.testing import CliRunner
 
+from flows.cli import app
 from standins.smtp_server import LoopbackSmtpServer
+from tasks.settings.loading import DEFAULT_CONFIG_DIR
 from tasks.store.database import default_database_url
 from tests.postgres import fresh_database
 
@@ -51,3 +54,19 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def may_2024_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Render the demo's 2024-05 set once (`tthc-report render`); return its folder.
+
+    Every report, data form and the Centre's summary, and their PDFs where LibreOffice is
+    installed (tasks.documents.pdf.convert_to_pdf, as in production).
+    """
+    out = tmp_path_factory.mktemp("set-2024-05")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TTHC_OUTPUT_DIR", str(out))
+        command = ["--config", str(DEFAULT_CONFIG_DIR), "render", "--period", "2024-05"]
+        result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    return out / "reports" / "2024-05"

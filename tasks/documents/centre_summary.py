@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from jinja2 import Environment, StrictUndefined, TemplateError
 
 from tasks.documents.files import write_atomically
 from tasks.documents.index_text import summary_ranking, summary_scores
-from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
+from tasks.documents.layout import fit_columns, fit_layout, stamp_properties
+from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent, format_table_count
 from tasks.documents.report_text import date_line, recipient_lines
 from tasks.figures.engine import (
     FIGURE_KEYS,
@@ -41,7 +42,6 @@ DEFAULT_NOI_NHAN: tuple[str, ...] = (
     "Các sở, ban, ngành",
     "Lưu: VT",
 )
-DEFAULT_SIGNER = Signer(authority="", title="Giám đốc", name="")
 UNRANKED = "-"
 TOTAL_LABEL = "Tổng cộng"
 RANKING_NOTE = (
@@ -118,7 +118,7 @@ def table_row(
 ) -> dict[str, str]:
     """Return one row of the table as the document prints it ("90,7%", "không phát sinh")."""
     row = {"rank": rank, "name": name, "index_score": index_score}
-    row.update({key: format_count(figures[key]) for key in COUNT_COLUMNS})
+    row.update({key: format_table_count(figures[key]) for key in COUNT_COLUMNS})
     row.update({key: format_percent(rates[key]) for key in RATE_COLUMNS})
     return row
 
@@ -194,15 +194,17 @@ def summary_context(
     *,
     issue_date: date | None = None,
     noi_nhan: Sequence[str] = DEFAULT_NOI_NHAN,
-    signer: Signer = DEFAULT_SIGNER,
+    signer: Signer | None = None,
     document_symbol: str = DOCUMENT_SYMBOL,
     standings: Mapping[str, Standing] | None = None,
 ) -> dict[str, Any]:
     """Return every value the summary template shows, for all departments and one period.
 
     `standings` holds each department's place in the national index by name (None: the index
-    is turned off; its column then reads "-" and no ranking sentence is written).
+    is turned off; its column then reads "-" and no ranking sentence is written). `signer`
+    defaults to settings.centre_signer.
     """
+    signer = signer or settings.centre_signer
     for name, report in rows:
         if report.period != period:
             raise ValueError(
@@ -265,15 +267,21 @@ def render_centre_summary(
     noi_nhan: Sequence[str] | None = None,
     signer: Signer | None = None,
     standings: Mapping[str, Standing] | None = None,
+    now: datetime | None = None,
 ) -> Path:
-    """Fill the summary template for `rows` (department name, figures), write it atomically."""
+    """Fill the summary template for `rows` (department name, figures), write it atomically.
+
+    The masthead, the rules and the ranking table's columns are then sized from the filled
+    text (no agency name broken inside a word), and the file describes itself: title the
+    subject, author the Centre, created and modified `now` (default: the time of rendering).
+    """
     context = summary_context(
         rows,
         period,
         settings,
         issue_date=issue_date,
         noi_nhan=noi_nhan or DEFAULT_NOI_NHAN,
-        signer=signer or DEFAULT_SIGNER,
+        signer=signer,
         standings=standings,
     )
     template = DocxTemplate(str(template_path))
@@ -283,5 +291,15 @@ def render_centre_summary(
         template.render(context, jinja_env=environment, autoescape=True)
     except TemplateError as error:
         raise SummaryTemplateError(f"{template_path}: {error}") from error
-
+    document = template.docx
+    fit_layout(document)
+    ranking = next((t for t in document.tables if len(t.columns) > 2), None)
+    if ranking is not None:
+        fit_columns(ranking, stretch=1)
+    stamp_properties(
+        document,
+        title=context["subject"],
+        author=settings.centre_name,
+        when=now or datetime.now(UTC),
+    )
     return write_atomically(out_path, template.save)

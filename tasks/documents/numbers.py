@@ -18,6 +18,15 @@ def format_count(count: int) -> str:
     return f"{count:,}".replace(",", ".")
 
 
+def format_table_count(count: int) -> str:
+    """Write a count in a table column: no leading zero, thousands grouped ("3", "63", "1.234").
+
+    The seed's "03" belongs to prose; in a column it would sit beside "0" and "10" in a second
+    format. The data form's cells (#,##0) print the same digits.
+    """
+    return f"{count:,}".replace(",", ".")
+
+
 def format_percent(rate: float | None) -> str:
     """Write a rate as a percentage with one decimal comma and no ",0"; None is "không phát sinh"."""
     if rate is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError
 
 from tasks.documents.files import write_atomically
 from tasks.documents.index_text import index_lines
+from tasks.documents.layout import fit_layout, stamp_properties
 from tasks.documents.naming import period_folder, report_name
 from tasks.documents.report_text import (
     Paragraph,
@@ -144,9 +145,19 @@ def build_charts(report: FiguresReport, trend_points: TrendPoints) -> dict[str, 
 
 
 def render_report(
-    template_path: Path, context: Mapping[str, Any], charts: Mapping[str, bytes], out_path: Path
+    template_path: Path,
+    context: Mapping[str, Any],
+    charts: Mapping[str, bytes],
+    out_path: Path,
+    *,
+    now: datetime | None = None,
 ) -> Path:
-    """Fill the template with `context` and `charts`, and write the .docx to `out_path` atomically."""
+    """Fill the template with `context` and `charts`, and write the .docx to `out_path` atomically.
+
+    The masthead, the subject and the rules are then sized from the filled text
+    (tasks.documents.layout), and the file describes itself: title the subject, author the
+    department, created and modified `now` (default: the time of rendering).
+    """
     unknown = set(charts) - set(CHART_KEYS)
     if unknown:
         raise ValueError(f"unknown chart(s) {sorted(unknown)}; expected {list(CHART_KEYS)}")
@@ -162,5 +173,11 @@ def render_report(
         template.render(values, jinja_env=environment, autoescape=True)
     except TemplateError as error:
         raise ReportTemplateError(f"{template_path}: {error}") from error
-
+    fit_layout(template.docx)
+    stamp_properties(
+        template.docx,
+        title=context["subject"],
+        author=context["department_name"],
+        when=now or datetime.now(UTC),
+    )
     return write_atomically(out_path, template.save)

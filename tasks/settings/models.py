@@ -157,6 +157,14 @@ class ExplicitEnvironment(BaseSettings):
         return (init_settings,)
 
 
+class Signer(StrictModel):
+    """The signature block: "KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC", then the name."""
+
+    authority: str = ""
+    title: str
+    name: str
+
+
 class Settings(ExplicitEnvironment):
     """config/settings.yaml."""
 
@@ -175,20 +183,14 @@ class Settings(ExplicitEnvironment):
     database_url: str | None = None
     vpubnd_agency: str = "000.00.01.H99"
     centre_name: str = "Trung tâm Phục vụ hành chính công tỉnh"
+    # Who signs the Centre's summary, as a department's signer in departments.yaml.
+    centre_signer: Signer = Signer(title="Giám đốc", name="")
     operators: list[str] = []
     portal: PortalSettings = PortalSettings()
     national_index: NationalIndexSettings = NationalIndexSettings()
     smtp: SmtpSettings = SmtpSettings()
     targets: TargetRates = TargetRates()
     runner: RunnerSettings = RunnerSettings()
-
-
-class Signer(StrictModel):
-    """The signature block: "KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC", then the name."""
-
-    authority: str = ""
-    title: str
-    name: str
 
 
 class DepartmentTexts(StrictModel):

@@ -15,6 +15,13 @@ issuer_upper, number_line, date_line, subject, intro, rows (each: rank, name, re
 resolved, early_rate, on_time_or_early_rate, online_l34_rate, postal_rate,
 in_progress_overdue, index_score), total (the same keys), ranking_note, attachment_note, findings, closing,
 noi_nhan, signer_authority, signer_title, signer_name.
+
+Page breaks as in the department report: headings keep with the next paragraph, widow/orphan
+control everywhere, table rows never split, and the closing line, Nơi nhận and the signature
+stay on one page. The rules, the masthead's columns and the ranking table's column widths are
+sized from the filled text at render time (tasks.documents.layout, tasks.documents.
+centre_summary); the values here are a starting point. Every element is written in the order
+the ECMA-376 schema gives (_insert_ordered).
 """
 
 from __future__ import annotations
@@ -43,6 +50,68 @@ HEADING = "Tổng hợp - Đề mục"
 RECIPIENTS = "Tổng hợp - Nơi nhận"
 CELL = "Tổng hợp - Ô bảng"
 NOTE = "Tổng hợp - Ghi chú"
+RULE_THIRD = "Đường kẻ 1/3"  # tasks.documents.layout.RULE_THIRD
+RULE_FULL = "Đường kẻ bằng dòng chữ"  # tasks.documents.layout.RULE_FULL
+
+# The children of w:pPr and w:tblPr in the order of the ECMA-376 schema (CT_PPrBase, CT_TblPr).
+PPR_ORDER = [
+    "pStyle",
+    "keepNext",
+    "keepLines",
+    "pageBreakBefore",
+    "framePr",
+    "widowControl",
+    "numPr",
+    "suppressLineNumbers",
+    "pBdr",
+    "shd",
+    "tabs",
+    "suppressAutoHyphens",
+    "kinsoku",
+    "wordWrap",
+    "overflowPunct",
+    "topLinePunct",
+    "autoSpaceDE",
+    "autoSpaceDN",
+    "bidi",
+    "adjustRightInd",
+    "snapToGrid",
+    "spacing",
+    "ind",
+    "contextualSpacing",
+    "mirrorIndents",
+    "suppressOverlap",
+    "jc",
+    "textDirection",
+    "textAlignment",
+    "textboxTightWrap",
+    "outlineLvl",
+    "divId",
+    "cnfStyle",
+    "rPr",
+    "sectPr",
+    "pPrChange",
+]
+TBLPR_ORDER = [
+    "tblStyle",
+    "tblpPr",
+    "tblOverlap",
+    "bidiVisual",
+    "tblStyleRowBandSize",
+    "tblStyleColBandSize",
+    "tblW",
+    "jc",
+    "tblCellSpacing",
+    "tblInd",
+    "tblBorders",
+    "shd",
+    "tblLayout",
+    "tblCellMar",
+    "tblLook",
+    "tblCaption",
+    "tblDescription",
+    "tblPrChange",
+]
 
 TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
 
@@ -61,6 +130,28 @@ COLUMNS: tuple[tuple[str | None, str, str, float], ...] = (
     (None, "Bộ chỉ số 766: điểm (hạng)", "index_score", 1.8),
 )
 CELL_MARGIN_CM = 0.08
+
+
+def _insert_ordered(parent: BaseOxmlElement, child: BaseOxmlElement, order: list[str]) -> None:
+    """Insert `child` into `parent` where the schema's sequence `order` puts it."""
+    rank = order.index(child.tag.rsplit("}", 1)[-1])
+    for existing in parent:
+        name = existing.tag.rsplit("}", 1)[-1]
+        if name in order and order.index(name) > rank:
+            existing.addprevious(child)
+            return
+    parent.append(child)
+
+
+def _drop_styles_with_effects(document: DocxDocument) -> None:
+    """Leave out python-docx's stylesWithEffects.xml, a Word 2010 copy of the styles.
+
+    It does not know the styles added here, and a validator rightly says the two disagree;
+    Word 2013 and later never read it.
+    """
+    for key, relationship in list(document.part.rels.items()):
+        if relationship.reltype.endswith("/stylesWithEffects"):
+            del document.part.rels[key]
 
 
 def _set_fonts(rpr: BaseOxmlElement) -> None:
@@ -100,6 +191,7 @@ def _document_defaults(document: DocxDocument) -> None:
     body.space_before = Pt(0)
     body.space_after = Pt(6)
     body.line_spacing = 1.0
+    body.widow_control = True
 
 
 def _paragraph_style(
@@ -147,6 +239,17 @@ def _styles(document: DocxDocument) -> None:
     )
     heading.paragraph_format.first_line_indent = Cm(1.27)
     heading.paragraph_format.keep_with_next = True
+    for name in (RULE_THIRD, RULE_FULL):
+        rule = _paragraph_style(document, name, alignment=centre, size=2, space_after=0)
+        rule.paragraph_format.line_spacing = Pt(2)
+        borders = OxmlElement("w:pBdr")
+        bottom = OxmlElement("w:bottom")
+        bottom.set(qn("w:val"), "single")
+        bottom.set(qn("w:sz"), "6")
+        bottom.set(qn("w:space"), "1")
+        bottom.set(qn("w:color"), "000000")
+        borders.append(bottom)
+        _insert_ordered(rule.element.get_or_add_pPr(), borders, PPR_ORDER)
 
 
 def _page(document: DocxDocument) -> None:
@@ -203,15 +306,12 @@ def _table_borders(table: Table, value: str) -> None:
             element.set(qn("w:space"), "0")
             element.set(qn("w:color"), "000000")
         borders.append(element)
-    table._tbl.tblPr.append(borders)
+    _insert_ordered(table._tbl.tblPr, borders, TBLPR_ORDER)
 
 
 def _fixed_widths(table: Table, widths_cm: list[float]) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
     for column, width in zip(table.columns, widths_cm, strict=True):
         column.width = Cm(width)
         for cell in column.cells:
@@ -244,21 +344,11 @@ def _line(
 
 
 def _rule(target: _Cell | DocxDocument, style: str, length_cm: float, width_cm: float) -> None:
-    """Add a short centred horizontal rule `length_cm` long in a space `width_cm` wide."""
+    """Add a centred rule `length_cm` long in a space `width_cm` wide (resized at render time)."""
     paragraph = target.add_paragraph(style=style)
     indent = Cm((width_cm - length_cm) / 2)
     paragraph.paragraph_format.left_indent = indent
     paragraph.paragraph_format.right_indent = indent
-    paragraph.paragraph_format.space_after = Pt(0)
-    paragraph.paragraph_format.line_spacing = Pt(2)
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    bottom.set(qn("w:val"), "single")
-    bottom.set(qn("w:sz"), "6")
-    bottom.set(qn("w:space"), "1")
-    bottom.set(qn("w:color"), "000000")
-    borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
 
 
 def _masthead(document: DocxDocument) -> None:
@@ -267,16 +357,18 @@ def _masthead(document: DocxDocument) -> None:
     table = document.add_table(rows=1, cols=2)
     _table_borders(table, "nil")
     _fixed_widths(table, [left_width, right_width])
+    # Narrow padding, so that the issuing body and the national motto fit one line each.
+    _cell_margins(table, 0.1)
     left, right = table.rows[0].cells
     _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
     _line(left, "{{ issuer_upper }}", CENTERED, size=13, bold=True)
-    _rule(left, CENTERED, 2.2, left_width)
+    _rule(left, RULE_THIRD, 2.2, left_width)
     number = _line(left, "{{ number_line }}", CENTERED, size=13)
     number.paragraph_format.space_before = Pt(6)
 
     _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
     _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
-    _rule(right, CENTERED, 6.0, right_width)
+    _rule(right, RULE_FULL, 6.0, right_width)
     place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
     place.paragraph_format.space_before = Pt(6)
 
@@ -285,7 +377,7 @@ def _title(document: DocxDocument) -> None:
     title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
     title.paragraph_format.space_before = Pt(18)
     _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
-    _rule(document, CENTERED, 4.0, TEXT_WIDTH_CM)
+    _rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
     document.paragraphs[-1].paragraph_format.space_after = Pt(12)
 
 
@@ -302,7 +394,7 @@ def _cell_margins(table: Table, margin_cm: float) -> None:
         element.set(qn("w:w"), str(round(margin_cm / 2.54 * 1440)))
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    table._tbl.tblPr.append(margins)
+    _insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
 
 
 def _ranking_table(document: DocxDocument) -> None:
@@ -312,6 +404,9 @@ def _ranking_table(document: DocxDocument) -> None:
     _cell_margins(table, CELL_MARGIN_CM)
     _fixed_widths(table, [width for _, _, _, width in COLUMNS])
     group_row, header_row, loop_start, row, loop_end, total = table.rows
+    for table_row in table.rows:
+        # No row splits across a page (CT_TrPr's children are a choice: any order is valid).
+        table_row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     for header in (group_row, header_row):
         # The header rows repeat at the top of every page the table runs over.
         header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
@@ -354,16 +449,20 @@ def _body(document: DocxDocument) -> None:
     _line(document, "{%p for item in findings %}", "Normal")
     _line(document, "{{ item }}", "Normal")
     _line(document, "{%p endfor %}", "Normal")
-    _line(document, "{{ closing }}", "Normal")
+    # The closing line, the spacer and the signature table stay together on one page.
+    _line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
 
 
 def _signature(document: DocxDocument) -> None:
     """The two-column block at the bottom: recipients, and the signer."""
     spacer = _line(document, "", "Normal")
     spacer.paragraph_format.space_after = Pt(0)
+    spacer.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=2)
     _table_borders(table, "nil")
     _fixed_widths(table, [7.0, 9.0])
+    # The row never splits: Nơi nhận and the signature print on one page.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
     _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
@@ -391,6 +490,8 @@ def build(output: Path = OUTPUT) -> Path:
     _signature(document)
     document.core_properties.title = "Báo cáo tổng hợp kết quả tiếp nhận, giải quyết TTHC"
     document.core_properties.author = "tthc-report"
+    document.core_properties.comments = ""
+    _drop_styles_with_effects(document)
     output.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(output))
     return output

@@ -17,6 +17,20 @@ weaknesses,
 next_tasks (lists of RichText), next_period_word, proposals (RichText), chart_resolution,
 resolution_caption, chart_trend, trend_caption, closing, noi_nhan, signer_authority,
 signer_title, signer_name.
+
+Page breaks: headings, sub-headings ("- Ưu điểm:") and lead-in lines keep with the paragraph
+after them, every paragraph has widow/orphan control, and the closing line, Nơi nhận and the
+signature stay on one page (the signature row cannot split). The charts are an appendix
+("PHỤ LỤC") on a page of their own after the signature: inside section 3 they pushed the
+closing line and the signature onto a page of their own, and after "(Gửi kèm theo biểu mẫu
+số liệu báo cáo)" they would cut section 1 from "Đánh giá chung"; the signed text stays one
+reading, and each chart keeps its caption.
+
+Rules ("Đường kẻ 1/3", "Đường kẻ bằng dòng chữ" styles) and the masthead's column widths are
+sized from the filled text at render time (tasks.documents.layout); the values here are the
+layout of the seed's department. Every element is written in the order the ECMA-376 schema
+gives (_insert_ordered): Word refuses or "repairs" a document whose w:pPr or w:tblPr children
+are out of order.
 """
 
 from __future__ import annotations
@@ -44,8 +58,94 @@ CENTERED = "Báo cáo - Căn giữa"
 HEADING = "Báo cáo - Đề mục"
 RECIPIENTS = "Báo cáo - Nơi nhận"
 CHART = "Báo cáo - Biểu đồ"
+CAPTION = "Báo cáo - Chú thích biểu đồ"
+SUBHEADING = "Báo cáo - Tiểu mục"
+RULE_THIRD = "Đường kẻ 1/3"  # tasks.documents.layout.RULE_THIRD
+RULE_FULL = "Đường kẻ bằng dòng chữ"  # tasks.documents.layout.RULE_FULL
+
+# The children of w:pPr and w:tblPr in the order of the ECMA-376 schema (CT_PPrBase, CT_TblPr).
+PPR_ORDER = [
+    "pStyle",
+    "keepNext",
+    "keepLines",
+    "pageBreakBefore",
+    "framePr",
+    "widowControl",
+    "numPr",
+    "suppressLineNumbers",
+    "pBdr",
+    "shd",
+    "tabs",
+    "suppressAutoHyphens",
+    "kinsoku",
+    "wordWrap",
+    "overflowPunct",
+    "topLinePunct",
+    "autoSpaceDE",
+    "autoSpaceDN",
+    "bidi",
+    "adjustRightInd",
+    "snapToGrid",
+    "spacing",
+    "ind",
+    "contextualSpacing",
+    "mirrorIndents",
+    "suppressOverlap",
+    "jc",
+    "textDirection",
+    "textAlignment",
+    "textboxTightWrap",
+    "outlineLvl",
+    "divId",
+    "cnfStyle",
+    "rPr",
+    "sectPr",
+    "pPrChange",
+]
+TBLPR_ORDER = [
+    "tblStyle",
+    "tblpPr",
+    "tblOverlap",
+    "bidiVisual",
+    "tblStyleRowBandSize",
+    "tblStyleColBandSize",
+    "tblW",
+    "jc",
+    "tblCellSpacing",
+    "tblInd",
+    "tblBorders",
+    "shd",
+    "tblLayout",
+    "tblCellMar",
+    "tblLook",
+    "tblCaption",
+    "tblDescription",
+    "tblPrChange",
+]
 
 TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
+
+
+def _insert_ordered(parent: BaseOxmlElement, child: BaseOxmlElement, order: list[str]) -> None:
+    """Insert `child` into `parent` where the schema's sequence `order` puts it."""
+    rank = order.index(child.tag.rsplit("}", 1)[-1])
+    for existing in parent:
+        name = existing.tag.rsplit("}", 1)[-1]
+        if name in order and order.index(name) > rank:
+            existing.addprevious(child)
+            return
+    parent.append(child)
+
+
+def _drop_styles_with_effects(document: Document) -> None:
+    """Leave out python-docx's stylesWithEffects.xml, a Word 2010 copy of the styles.
+
+    It does not know the styles added here, and a validator rightly says the two disagree;
+    Word 2013 and later never read it.
+    """
+    for key, relationship in list(document.part.rels.items()):
+        if relationship.reltype.endswith("/stylesWithEffects"):
+            del document.part.rels[key]
 
 
 def _set_fonts(rpr: BaseOxmlElement) -> None:
@@ -85,6 +185,7 @@ def _document_defaults(document: Document) -> None:
     body.space_before = Pt(0)
     body.space_after = Pt(6)
     body.line_spacing = 1.0
+    body.widow_control = True
 
 
 def _paragraph_style(
@@ -105,13 +206,38 @@ def _paragraph_style(
 def _styles(document: Document) -> None:
     _paragraph_style(document, CENTERED, centered=True, size=14, space_after=0)
     _paragraph_style(document, RECIPIENTS, centered=False, size=11, space_after=0)
-    _paragraph_style(document, CHART, centered=True, size=12, space_after=6)
+    # A chart keeps with its caption; the caption ends the pair.
+    _paragraph_style(
+        document, CHART, centered=True, size=12, space_after=0
+    ).paragraph_format.keep_with_next = True
+    _paragraph_style(document, CAPTION, centered=True, size=12, space_after=12)
+    subheading = _paragraph_style(document, SUBHEADING, centered=False, size=14, space_after=6)
+    subheading.font.italic = True
+    subheading.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    subheading.paragraph_format.first_line_indent = Cm(1.27)
+    subheading.paragraph_format.keep_with_next = True
+    for name in (RULE_THIRD, RULE_FULL):
+        _rule_style(document, name)
     heading = document.styles.add_style(HEADING, WD_STYLE_TYPE.PARAGRAPH)
     assert isinstance(heading, ParagraphStyle)
     heading.base_style = document.styles["Normal"]
     heading.quick_style = True
     heading.font.bold = True
     heading.paragraph_format.keep_with_next = True
+
+
+def _rule_style(document: Document, name: str) -> None:
+    """A paragraph style drawn as a short rule: an empty line 2 pt high with a bottom border."""
+    style = _paragraph_style(document, name, centered=True, size=2, space_after=0)
+    style.paragraph_format.line_spacing = Pt(2)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:val"), "single")
+    bottom.set(qn("w:sz"), "6")
+    bottom.set(qn("w:space"), "1")
+    bottom.set(qn("w:color"), "000000")
+    borders.append(bottom)
+    _insert_ordered(style.element.get_or_add_pPr(), borders, PPR_ORDER)
 
 
 def _page(document: Document) -> None:
@@ -169,10 +295,7 @@ def _borderless(table: Table, widths_cm: list[float]) -> None:
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    properties.append(borders)
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    properties.append(layout)
+    _insert_ordered(properties, borders, TBLPR_ORDER)
     for column, width in zip(table.columns, widths_cm, strict=True):
         column.width = Cm(width)
         for cell in column.cells:
@@ -205,21 +328,11 @@ def _line(
 
 
 def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: float) -> None:
-    """Add a short centred horizontal rule `length_cm` long in a space `width_cm` wide."""
+    """Add a centred rule `length_cm` long in a space `width_cm` wide (resized at render time)."""
     paragraph = target.add_paragraph(style=style)
     indent = Cm((width_cm - length_cm) / 2)
     paragraph.paragraph_format.left_indent = indent
     paragraph.paragraph_format.right_indent = indent
-    paragraph.paragraph_format.space_after = Pt(0)
-    paragraph.paragraph_format.line_spacing = Pt(2)
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    bottom.set(qn("w:val"), "single")
-    bottom.set(qn("w:sz"), "6")
-    bottom.set(qn("w:space"), "1")
-    bottom.set(qn("w:color"), "000000")
-    borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
 
 
 def _masthead(document: Document) -> None:
@@ -227,16 +340,24 @@ def _masthead(document: Document) -> None:
     left_width, right_width = 6.5, 9.5
     table = document.add_table(rows=1, cols=2)
     _borderless(table, [left_width, right_width])
+    # Narrow padding (0.1 cm), so that the issuing body and the national motto fit one line each.
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), "57")
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    _insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
     left, right = table.rows[0].cells
     _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
     _line(left, "{{ department_name_upper }}", CENTERED, size=13, bold=True)
-    _rule(left, CENTERED, 2.2, left_width)
+    _rule(left, RULE_THIRD, 2.2, left_width)
     number = _line(left, "{{ number_line }}", CENTERED, size=13)
     number.paragraph_format.space_before = Pt(6)
 
     _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
     _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
-    _rule(right, CENTERED, 6.0, right_width)
+    _rule(right, RULE_FULL, 6.0, right_width)
     place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
     place.paragraph_format.space_before = Pt(6)
 
@@ -245,7 +366,7 @@ def _title(document: Document) -> None:
     title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
     title.paragraph_format.space_before = Pt(18)
     _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
-    _rule(document, CENTERED, 4.0, TEXT_WIDTH_CM)
+    _rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
     document.paragraphs[-1].paragraph_format.space_after = Pt(12)
 
 
@@ -259,21 +380,21 @@ def _loop(document: Document, items: str, tag: str, style: str = "Normal") -> No
 def _body(document: Document) -> None:
     _line(document, "{{r legal_basis }}", "Normal")
     _line(document, "1. Kết quả", HEADING)
-    _line(document, "{{ results_intro }}", "Normal")
+    _line(document, "{{ results_intro }}", "Normal").paragraph_format.keep_with_next = True
     _loop(document, "result_lines", "{{ item }}")
     _line(document, "{{ postal_line }}", "Normal")
     _line(document, "(Gửi kèm theo biểu mẫu số liệu báo cáo)", "Normal")
     _line(document, "{%p if data_quality_lines %}", "Normal")
-    _line(document, "Ghi chú về số liệu:", "Normal", italic=True)
+    _line(document, "Ghi chú về số liệu:", SUBHEADING)
     _loop(document, "data_quality_lines", "{{ item }}")
     _line(document, "{%p endif %}", "Normal")
     # The department's standing in the national index (Bộ chỉ số 766); no paragraph without one.
     _loop(document, "national_index_lines", "{{ item }}")
 
     _line(document, "* Đánh giá chung:", HEADING)
-    _line(document, "- Ưu điểm:", "Normal", italic=True)
+    _line(document, "- Ưu điểm:", SUBHEADING)
     _loop(document, "strengths", "{{r item }}")
-    _line(document, "- Tồn tại hạn chế:", "Normal", italic=True)
+    _line(document, "- Tồn tại hạn chế:", SUBHEADING)
     _loop(document, "weaknesses", "{{r item }}")
 
     heading = _line(document, "2. Nhiệm vụ trọng tâm trong ", HEADING)
@@ -283,21 +404,36 @@ def _body(document: Document) -> None:
     proposals = _line(document, "3. Kiến nghị, đề xuất: ", HEADING)
     proposals.add_run("{{r proposals }}")
 
+    # The closing line, the spacer and the signature table stay together on one page.
+    _line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
+
+
+def _appendix(document: Document) -> None:
+    """The charts, on a page of their own after the signature, each above its caption."""
+    _line(document, "{%p if chart_resolution or chart_trend %}", CENTERED)
+    title = _line(document, "PHỤ LỤC", CENTERED, size=14, bold=True)
+    title.paragraph_format.page_break_before = True
+    title.paragraph_format.keep_with_next = True
+    lead = _line(document, "Biểu đồ kèm theo Báo cáo {{ period_label }}", CENTERED, italic=True)
+    lead.paragraph_format.space_after = Pt(12)
+    lead.paragraph_format.keep_with_next = True
     for chart in ("resolution", "trend"):
         _line(document, f"{{%p if chart_{chart} %}}", CHART)
         _line(document, f"{{{{ chart_{chart} }}}}", CHART)
-        _line(document, f"{{{{ {chart}_caption }}}}", CHART, italic=True)
+        _line(document, f"{{{{ {chart}_caption }}}}", CAPTION, italic=True)
         _line(document, "{%p endif %}", CHART)
-
-    _line(document, "{{ closing }}", "Normal")
+    _line(document, "{%p endif %}", CENTERED)
 
 
 def _signature(document: Document) -> None:
     """The two-column block at the bottom: recipients, and the signer."""
     spacer = _line(document, "", "Normal")
     spacer.paragraph_format.space_after = Pt(0)
+    spacer.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=2)
     _borderless(table, [7.0, 9.0])
+    # The row never splits: Nơi nhận and the signature print on one page.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
     _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
@@ -323,8 +459,12 @@ def build(output: Path = OUTPUT) -> Path:
     _title(document)
     _body(document)
     _signature(document)
+    _appendix(document)
+    # Replaced at render time (title = subject, author = the department, dates = render time).
     document.core_properties.title = "Báo cáo kết quả tiếp nhận, giải quyết TTHC"
     document.core_properties.author = "tthc-report"
+    document.core_properties.comments = ""
+    _drop_styles_with_effects(document)
     output.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(output))
     return output

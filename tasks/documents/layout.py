@@ -1,0 +1,290 @@
+"""Lines and rules sized from the text, after a template has been filled.
+
+Word and LibreOffice lay out Times New Roman; the widths here are Times New Roman's (a table
+taken from the metric-compatible Liberation Serif, tasks.documents.font_metrics), so no font
+file is needed. A filled document is adjusted in three ways: the masthead's left column is as
+wide as its longest line (up to what the right column leaves), a line too long for its column
+is broken into two balanced lines (the subject after "TTHC", where the seed breaks it), and
+each rule is as long as Decree 30/2020 asks of the line above it: a third of it under the
+issuing body and the subject ("Đường kẻ 1/3"), the whole line under the motto ("Đường kẻ
+bằng dòng chữ").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+
+from docx.document import Document
+from docx.oxml.ns import qn
+from docx.shared import Emu, Length, Pt
+from docx.styles.style import ParagraphStyle
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+from tasks.documents.font_metrics import UNITS_PER_EM, WIDTHS
+
+RULE_THIRD = "Đường kẻ 1/3"
+RULE_FULL = "Đường kẻ bằng dòng chữ"
+RULE_RATIOS = {RULE_THIRD: 1 / 3, RULE_FULL: 1.0}
+DEFAULT_SIZE_PT = 14.0
+# Word's and LibreOffice's default left and right cell padding (108 twips).
+DEFAULT_CELL_PADDING = Pt(5.4)
+# The narrowest the masthead's left column gets (docs/report-format.md: 6.5 cm).
+MIN_LEFT_COLUMN = Emu(2340000)
+# The masthead may run this much wider than the text, centred (a quarter of it in each margin).
+MASTHEAD_OVERHANG = Emu(360000)
+# Decree 30/2020 sets the issuing body in 12-13 pt: 12 pt when 13 pt does not fit one line.
+SMALLEST_NAME = Pt(12)
+# A letter the table lacks may be drawn from a fallback font (DejaVu Serif where the Times
+# metric font has no Vietnamese), wider than Times: measured a tenth wider than its base.
+_FALLBACK = 1.1
+# Room for rounding between this table and the renderer's own measure.
+SLACK = 1.02
+# ơ, ư and their tones are wider than o, u by the horn.
+_HORN_EM = 0.08
+_BREAK_AFTER = "TTHC"
+
+
+@cache
+def _widths(style: str) -> dict[str, int]:
+    pairs = (pair.split(":") for pair in WIDTHS[style].split())
+    return {chr(int(code, 16)): int(width) for code, width in pairs}
+
+
+def _style_name(bold: bool, italic: bool) -> str:
+    return {(False, False): "regular", (True, False): "bold", (False, True): "italic"}.get(
+        (bold, italic), "bold_italic"
+    )
+
+
+def text_width(text: str, size_pt: float, *, bold: bool = False, italic: bool = False) -> float:
+    """Return the width of `text` in points, set in Times New Roman at `size_pt`."""
+    widths = _widths(_style_name(bold, italic))
+    units = 0.0
+    for char in text:
+        if char in widths:
+            units += widths[char]
+            continue
+        # Vietnamese letters the table lacks measure as their base letter (marks sit above).
+        base = unicodedata.normalize("NFD", char)
+        units += widths.get(base[0], widths["n"]) * _FALLBACK
+        if "\u031b" in base:
+            units += _HORN_EM * UNITS_PER_EM
+    return units / UNITS_PER_EM * size_pt
+
+
+def two_lines(text: str, fits: float, measure: Measure) -> list[str]:
+    """Return `text` as one line if it fits in `fits` points, else as two lines.
+
+    The break goes after "TTHC" when both halves fit (where the seed breaks the subject), else
+    between the words that make the two lines most nearly equal.
+    """
+    if measure(text) <= fits:
+        return [text]
+    words = text.split()
+    if _BREAK_AFTER in words[:-1]:
+        cut = words.index(_BREAK_AFTER) + 1
+        lines = [" ".join(words[:cut]), " ".join(words[cut:])]
+        if all(measure(line) <= fits for line in lines):
+            return lines
+    candidates = ([" ".join(words[:cut]), " ".join(words[cut:])] for cut in range(1, len(words)))
+    return min(candidates, key=lambda lines: max(measure(line) for line in lines), default=[text])
+
+
+class Measure:
+    """The width in points of a line set as one paragraph's first run is set."""
+
+    def __init__(self, size_pt: float, bold: bool, italic: bool) -> None:
+        self.size_pt, self.bold, self.italic = size_pt, bold, italic
+
+    def __call__(self, text: str) -> float:
+        return text_width(text, self.size_pt, bold=self.bold, italic=self.italic) * SLACK
+
+
+def _style_value(style: ParagraphStyle | None, attribute: str) -> object:
+    while style is not None:
+        value = getattr(style.font, attribute)
+        if value is not None:
+            return value
+        style = style.base_style
+    return None
+
+
+def _measure(paragraph: Paragraph) -> Measure:
+    """Return how the paragraph's text is set: its first run's size, weight and slant."""
+    style = paragraph.style if isinstance(paragraph.style, ParagraphStyle) else None
+    run = next((run for run in paragraph.runs if run.text.strip()), None)
+    size = (run.font.size if run is not None else None) or _style_value(style, "size")
+    bold = run.bold if run is not None and run.bold is not None else _style_value(style, "bold")
+    italic = (
+        run.italic if run is not None and run.italic is not None else _style_value(style, "italic")
+    )
+    size_pt = size.pt if isinstance(size, Length) else DEFAULT_SIZE_PT
+    return Measure(size_pt, bool(bold), bool(italic))
+
+
+def line_widths(paragraph: Paragraph) -> list[float]:
+    """Return the width in points of each line of `paragraph` (lines end at a line break)."""
+    measure = _measure(paragraph)
+    return [measure(line) for line in paragraph.text.split("\n")]
+
+
+def _break_into(paragraph: Paragraph, fits: float) -> None:
+    """Break the single-run `paragraph` into two lines when it does not fit in `fits` points."""
+    runs = [run for run in paragraph.runs if run.text]
+    if len(runs) != 1 or "\n" in runs[0].text:
+        return
+    lines = two_lines(runs[0].text, fits, _measure(paragraph))
+    runs[0].text = "\n".join(lines)
+
+
+def _rule_style(paragraph: Paragraph) -> str | None:
+    name = paragraph.style.name if paragraph.style is not None else None
+    return name if name in RULE_RATIOS else None
+
+
+def _underlined(paragraphs: list[Paragraph]) -> Iterable[tuple[Paragraph, Paragraph, float]]:
+    """Yield (rule, the text paragraph above it, ratio) for each rule among `paragraphs`."""
+    for index, paragraph in enumerate(paragraphs):
+        style = _rule_style(paragraph)
+        if style is None:
+            continue
+        above = next((p for p in reversed(paragraphs[:index]) if p.text.strip()), None)
+        if above is not None:
+            yield paragraph, above, RULE_RATIOS[style]
+
+
+def _fit_rules(paragraphs: list[Paragraph], space_pt: float) -> None:
+    """Break each underlined line to fit `space_pt`, then size and centre the rule under it."""
+    for rule, above, ratio in list(_underlined(paragraphs)):
+        _break_into(above, space_pt)
+        length = ratio * max(line_widths(above))
+        indent = Pt(max(0.0, (space_pt - length) / 2))
+        rule.paragraph_format.left_indent = indent
+        rule.paragraph_format.right_indent = indent
+        rule.paragraph_format.first_line_indent = Pt(0)
+
+
+def _text_width(document: Document) -> Length:
+    section = document.sections[0]
+    assert section.page_width is not None
+    return Emu(section.page_width - (section.left_margin or 0) - (section.right_margin or 0))
+
+
+def _set_widths(table: Table, widths: list[Length]) -> None:
+    grid = table._tbl.tblGrid
+    for column, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
+        column.set(qn("w:w"), str(round(width / 635)))
+    for tr in table._tbl.tr_lst:
+        column = 0
+        for tc in tr.tc_lst:
+            # A cell spanning columns is as wide as they are together.
+            tc.width = Emu(sum(widths[column : column + tc.grid_span]))
+            column += tc.grid_span
+
+
+def _masthead_widths(table: Table, total: Length) -> list[Length]:
+    """Return the masthead's two column widths, the issuing body on one line where it can be.
+
+    The left column is as wide as its longest line, at least MIN_LEFT_COLUMN; the right one
+    as wide as the national motto. The table may run up to MASTHEAD_OVERHANG wider than the
+    text; when that is not enough the issuing body goes down to 12 pt; past that the left
+    column keeps what is left, and the name breaks into two balanced lines (see _fit_rules).
+    """
+    left, right = table.rows[0].cells[:2]
+    padding = _cell_padding(table)
+
+    def need(cell: _Cell) -> float:
+        widths = [w for p in cell.paragraphs if _rule_style(p) is None for w in line_widths(p)]
+        # A point to spare: the widths are rounded to twips on the way into the file.
+        return (max(widths, default=0.0) + 1) * 12700 + padding
+
+    right_need = need(right)
+    if need(left) + right_need > total + MASTHEAD_OVERHANG:
+        for paragraph in _underlined_text(left.paragraphs):
+            for run in paragraph.runs:
+                run.font.size = SMALLEST_NAME
+    width = min(max(total, need(left) + right_need), total + MASTHEAD_OVERHANG)
+    left_width = Emu(round(min(max(need(left), MIN_LEFT_COLUMN), width - right_need)))
+    return [left_width, Emu(round(width - left_width))]
+
+
+def _underlined_text(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    return [above for _, above, ratio in _underlined(paragraphs) if ratio < 1]
+
+
+def fit_layout(document: Document) -> None:
+    """Size the masthead's columns, break long lines and size the rules of a filled document."""
+    total = _text_width(document)
+    if document.tables and len(document.tables[0].columns) == 2:
+        masthead = document.tables[0]
+        widths = _masthead_widths(masthead, total)
+        _set_widths(masthead, widths)
+        padding = _cell_padding(masthead)
+        for cell, width in zip(masthead.rows[0].cells, widths, strict=True):
+            _fit_rules(cell.paragraphs, (width - padding) / 12700)
+    _fit_rules(document.paragraphs, total / 12700)
+
+
+def stamp_properties(document: Document, *, title: str, author: str, when: datetime) -> None:
+    """Describe the document as written now by `author` (the template's own dates and author
+    would otherwise show in Word's File > Info)."""
+    properties = document.core_properties
+    properties.title = title
+    properties.author = author
+    properties.last_modified_by = author
+    properties.comments = ""
+    properties.created = properties.modified = when.astimezone(UTC).replace(tzinfo=None)
+    properties.revision = 1
+
+
+def _cell_padding(table: Table) -> Length:
+    """Return a table's left plus right cell padding (its w:tblCellMar, else the default)."""
+    margins = table._tbl.tblPr.find(qn("w:tblCellMar"))
+    total = 0
+    for edge in ("left", "right"):
+        element = margins.find(qn(f"w:{edge}")) if margins is not None else None
+        width = element.get(qn("w:w")) if element is not None else None
+        total += int(width) * 635 if width is not None else DEFAULT_CELL_PADDING
+    return Emu(total)
+
+
+def fit_columns(table: Table, *, stretch: int) -> None:
+    """Size a table's columns from its text, to the width the table has now.
+
+    Each column is at least as wide as its longest word (no word breaks inside), and gets as
+    close as room allows to its longest line; a cell spanning several columns is left out.
+    Column `stretch` (the names) is at least as wide as its longest line broken into two
+    balanced lines, and takes what is left.
+    """
+    columns = len(table.columns)
+    total = sum(cell.width or 0 for cell in table.rows[0].cells if cell._tc.grid_span == 1)
+    grid = [int(c.get(qn("w:w"))) * 635 for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+    total = sum(grid) or total
+    padding = _cell_padding(table) * SLACK
+    least, most = [padding] * columns, [padding] * columns
+    for row in table.rows:
+        for index, cell in enumerate(row.cells[:columns]):
+            if cell._tc.grid_span != 1:
+                continue
+            for paragraph in cell.paragraphs:
+                measure = _measure(paragraph)
+                for line in paragraph.text.split("\n"):
+                    words = [measure(word) * 12700 for word in line.split()]
+                    if index == stretch:
+                        # A name takes at most two lines, broken between words.
+                        halves = two_lines(line, 0.0, measure) if len(words) > 1 else [line]
+                        words = [max(measure(half) for half in halves) * 12700]
+                    least[index] = max(least[index], max(words, default=0) + padding)
+                    most[index] = max(most[index], measure(line) * 12700 + padding)
+    widths = list(least)
+    spare = total - sum(widths)
+    wanted = [most[i] - least[i] if i != stretch else 0.0 for i in range(columns)]
+    if spare > 0 and sum(wanted) > 0:
+        share = min(1.0, spare / sum(wanted))
+        widths = [widths[i] + wanted[i] * share for i in range(columns)]
+    widths[stretch] += max(0.0, total - sum(widths))
+    _set_widths(table, [Emu(round(width)) for width in widths])
