@@ -19,7 +19,7 @@ from functools import cache
 
 from docx.document import Document
 from docx.oxml.ns import qn
-from docx.shared import Emu, Length, Pt
+from docx.shared import Cm, Emu, Length, Pt
 from docx.styles.style import ParagraphStyle
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
@@ -34,12 +34,13 @@ DEFAULT_SIZE_PT = 14.0
 DEFAULT_CELL_PADDING = Pt(5.4)
 # The narrowest the masthead's left column gets (docs/report-format.md: 6.5 cm).
 MIN_LEFT_COLUMN = Emu(2340000)
-# The masthead may run this much wider than the text, centred (a quarter of it in each margin).
-MASTHEAD_OVERHANG = Emu(360000)
+# The masthead may run up to 1 cm wider than the text, centred: 0.5 cm into each margin.
+MASTHEAD_OVERHANG = Cm(1)
 # Decree 30/2020 sets the issuing body in 12-13 pt: 12 pt when 13 pt does not fit one line.
 SMALLEST_NAME = Pt(12)
-# A letter the table lacks may be drawn from a fallback font (DejaVu Serif where the Times
-# metric font has no Vietnamese), wider than Times: measured a tenth wider than its base.
+# Letters past Latin-1 (ơ, ư, ệ, ...) are measured a tenth wider than in Times: where the
+# Times-metric font is Liberation Serif 1.x (Debian's fonts-liberation), which lacks them,
+# LibreOffice draws them from DejaVu Serif. A letter the table lacks measures as its base.
 _FALLBACK = 1.1
 # Room for rounding between this table and the renderer's own measure.
 SLACK = 1.02
@@ -66,7 +67,7 @@ def text_width(text: str, size_pt: float, *, bold: bool = False, italic: bool = 
     units = 0.0
     for char in text:
         if char in widths:
-            units += widths[char]
+            units += widths[char] * (_FALLBACK if ord(char) > 0xFF else 1.0)
             continue
         # Vietnamese letters the table lacks measure as their base letter (marks sit above).
         base = unicodedata.normalize("NFD", char)

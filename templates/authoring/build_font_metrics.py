@@ -3,7 +3,9 @@
 Liberation Serif is metric-compatible with Times New Roman (every glyph has the same advance
 width), and it is the font LibreOffice substitutes for Times New Roman where Microsoft's is not
 installed. The service measures text with the table this script writes, so it needs no font
-file at run time (a fresh machine has neither font). Run again only to extend the characters.
+file at run time (a fresh machine has neither font). Liberation Serif 2.x (Debian's
+fonts-liberation2) has every Vietnamese letter; 1.x has not. Run again only to extend the
+characters.
 
     .venv/bin/python templates/authoring/build_font_metrics.py [FONT_DIR]
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
-FONT_DIR = Path("/usr/share/fonts/truetype/liberation")
+FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")  # Debian: fonts-liberation2
 OUTPUT = Path(__file__).resolve().parents[2] / "tasks" / "documents" / "font_metrics.py"
 STYLES = {
     "regular": "LiberationSerif-Regular.ttf",
