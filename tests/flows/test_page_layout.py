@@ -56,6 +56,12 @@ def _pages(path: Path) -> list[str]:
         return [page.extract_text() or "" for page in pdf.pages]
 
 
+def _images(path: Path) -> list[int]:
+    """Return how many images each page of the PDF at `path` shows."""
+    with pdfplumber.open(path) as pdf:
+        return [len(page.images) for page in pdf.pages]
+
+
 def _lines(page: str) -> list[str]:
     return [line for line in (_squeeze(line) for line in page.splitlines()) if line]
 
@@ -84,17 +90,21 @@ def test_no_page_ends_with_a_heading(pdfs: dict[str, list[str]]) -> None:
     assert {place: end for place, end in ends.items() if end in headings} == {}
 
 
-def test_each_chart_is_on_the_page_of_its_caption(pdfs: dict[str, list[str]]) -> None:
+def test_each_chart_is_on_the_page_of_its_caption(
+    pdfs: dict[str, list[str]], may_2024_set: Path
+) -> None:
     for key, pages in pdfs.items():
         if key == "centre":
             continue
-        text = [_squeeze(page) for page in pages]
-        for caption in ("Biểuđồ1.", "Biểuđồ2."):
-            [page] = [n for n, t in enumerate(text) if caption in t]
-            # The chart's own title, drawn in the image, is not text: the caption's page is the
-            # appendix page, which holds both charts and nothing of the signed report.
-            assert "PHỤLỤC" in text[page], (key, caption)
-            assert "Nơinhận" not in text[page], (key, caption)
+        images = _images(may_2024_set / f"Báo cáo TTHC {PERIOD} {key}.pdf")
+        captions = [len(re.findall(r"Biểuđồ[12]\.", _squeeze(page))) for page in pages]
+        # A chart (an image) never sits on a page without its caption, nor a caption alone.
+        assert images == captions, key
+        assert sum(captions) == 2, key
+        # They make the appendix, after the signed text.
+        first = next(n for n, count in enumerate(captions) if count)
+        assert "PHỤLỤC" in _squeeze(pages[first]), key
+        assert all("Nơinhận" not in _squeeze(page) for page in pages[first:]), key
 
 
 def test_closing_recipients_and_signature_share_a_page(pdfs: dict[str, list[str]]) -> None:
