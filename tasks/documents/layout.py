@@ -2,12 +2,13 @@
 
 Word and LibreOffice lay out Times New Roman; the widths here are Times New Roman's (a table
 taken from the metric-compatible Liberation Serif, tasks.documents.font_metrics), so no font
-file is needed. A filled document is adjusted in three ways: the masthead's left column is as
-wide as its longest line (up to what the right column leaves), a line too long for its column
-is broken into two balanced lines (the subject after "TTHC", where the seed breaks it), and
-each rule is as long as Decree 30/2020 asks of the line above it: a third of it under the
-issuing body and the subject ("Đường kẻ 1/3"), the whole line under the motto ("Đường kẻ
-bằng dòng chữ").
+file is needed. A filled document is adjusted in place (fit_layout): the masthead's columns
+are as wide as their longest lines, a line too long for its column is broken into two
+balanced lines (the subject after "TTHC", where the seed breaks it), and each rule is as long
+as Decree 30/2020 asks of the line above it: a third of it under the issuing body and the
+subject ("Đường kẻ 1/3"), the whole line under the motto ("Đường kẻ bằng dòng chữ").
+fit_columns sizes a table's columns from their words; stamp_properties sets the core
+properties. Every change goes through python-docx, which keeps the schema's element order.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ DEFAULT_SIZE_PT = 14.0
 # Word's and LibreOffice's default left and right cell padding (108 twips).
 DEFAULT_CELL_PADDING = Pt(5.4)
 # The narrowest the masthead's left column gets (docs/report-format.md: 6.5 cm).
-MIN_LEFT_COLUMN = Emu(2340000)
+MIN_LEFT_COLUMN = Cm(6.5)
 # The masthead may run up to 1 cm wider than the text, centred: 0.5 cm into each margin.
 MASTHEAD_OVERHANG = Cm(1)
 # Decree 30/2020 sets the issuing body in 12-13 pt: 12 pt when 13 pt does not fit one line.
@@ -262,9 +263,7 @@ def fit_columns(table: Table, *, stretch: int) -> None:
     balanced lines, and takes what is left.
     """
     columns = len(table.columns)
-    total = sum(cell.width or 0 for cell in table.rows[0].cells if cell._tc.grid_span == 1)
-    grid = [int(c.get(qn("w:w"))) * 635 for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
-    total = sum(grid) or total
+    total = sum(int(c.get(qn("w:w"))) * 635 for c in table._tbl.tblGrid.findall(qn("w:gridCol")))
     padding = _cell_padding(table) * SLACK
     least, most = [padding] * columns, [padding] * columns
     for row in table.rows:
