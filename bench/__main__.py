@@ -32,10 +32,11 @@ OUT = PROJECT_ROOT / "out" / "bench"
 
 
 def _benchmarks() -> dict[str, Callable[[bool], BenchResult]]:
-    from bench import cli_startup, engine, province, rendering, streaming
+    from bench import cli_startup, demo, engine, province, rendering, streaming
 
     return {
         "cli_startup": cli_startup.run,
+        "demo_startup": demo.run,
         "engine": engine.run,
         "streaming": streaming.run,
         "province": province.run,
