@@ -3,9 +3,9 @@
 A PDF is a convenience: without LibreOffice the .docx alone is delivered and one log line says
 so. A run converts through one `PdfConverter` (see `converting`): a few lanes, each running
 LibreOffice over a batch of the documents queued meanwhile, with a profile of its own kept for
-the run (a warm profile starts in under a second, a new one in about three). Starting
-LibreOffice once per document cost the province run (120 agencies) 80 s; a batch costs one
-start and about 0.1-0.3 s per document (bench/pdf.py measures both).
+the run. Measured on a 2-core machine (LibreOffice 7.4): a new profile starts in about 3 s, a
+warm one in about 0.8 s, and a batch of 24 reports takes 5.4 s (0.2 s a report); one start
+per document tripled the province run of 120 agencies (bench/province.py).
 
 LibreOffice 7.4 offers no cheaper long-lived form without its Python bridge (`uno`, absent
 from the project's interpreter): a `--convert-to` handed to an instance already listening on
