@@ -265,30 +265,42 @@ class PdfConverter:
         calls = 0
         while (batch := self._next_batch()) is not None:
             calls += 1
-            out_dir = self._work / f"out-{number}-{calls}"
             try:
-                produced, said = self._run(number, profile, out_dir, [j.source for j in batch])
-            except _Hung as hung:
-                self._give_up(batch, str(hung))
-                continue
-            except OSError as error:
-                self._give_up(batch, f"{self.program}: {error}")
-                continue
-            retry = []
-            for job in batch:
-                pdf = produced.get(job.source)
-                if pdf is not None:
-                    _deliver(job, pdf)
-                elif len(batch) > 1 and not job.alone:
-                    job.alone = True
-                    retry.append(job)
-                else:
-                    _fail(job, f"cannot convert {job.source} to PDF: {said}")
-            shutil.rmtree(out_dir, ignore_errors=True)
-            if retry:
-                with self._changed:
+                self._convert_batch(number, profile, self._work / f"out-{number}-{calls}", batch)
+            except Exception as error:  # a bug here must not leave anyone waiting on its batch
+                for job in batch:
+                    _fail(job, f"cannot convert {job.source} to PDF: {error!r}")
+                raise
+
+    def _convert_batch(self, number: int, profile: Path, out_dir: Path, batch: list[_Job]) -> None:
+        """Convert one batch, hand each PDF to its waiter, and queue failures to go alone."""
+        try:
+            produced, said = self._run(number, profile, out_dir, [j.source for j in batch])
+        except _Hung as hung:
+            self._give_up(batch, str(hung))
+            return
+        except OSError as error:
+            self._give_up(batch, f"{self.program}: {error}")
+            return
+        retry = []
+        for job in batch:
+            pdf = produced.get(job.source)
+            if pdf is not None:
+                _deliver(job, pdf)
+            elif len(batch) > 1 and not job.alone:
+                job.alone = True
+                retry.append(job)
+            else:
+                _fail(job, f"cannot convert {job.source} to PDF: {said}")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if retry:
+            with self._changed:
+                if not self._closed:
                     self._queue[:0] = retry
                     self._changed.notify_all()
+                    return
+            for job in retry:
+                _fail(job, f"cannot convert {job.source} to PDF: the converter is closed")
 
     def _run(
         self, number: int, profile: Path, out_dir: Path, sources: list[Path]
