@@ -26,21 +26,50 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench.common import PROJECT_ROOT, BenchResult, machine, table
+from bench.common import PROJECT_ROOT, BenchResult, format_value, machine, table
 
 OUT = PROJECT_ROOT / "out" / "bench"
 
 
 def _benchmarks() -> dict[str, Callable[[bool], BenchResult]]:
-    from bench import cli_startup, engine, province, rendering, streaming
+    from bench import cli_startup, demo, engine, province, rendering, streaming
 
     return {
         "cli_startup": cli_startup.run,
+        "demo_startup": demo.run,
         "engine": engine.run,
         "streaming": streaming.run,
         "province": province.run,
         "rendering": rendering.run,
     }
+
+
+def summary_table(results: list[BenchResult]) -> str:
+    """Return every target of the run as one table: figure, value, target, MET or NOT MET."""
+    rows = [
+        (
+            f"{result.name}: {target.name}",
+            format_value(target.value),
+            f"{target.comparison} {format_value(target.limit)}",
+            "MET" if target.met else "NOT MET",
+        )
+        for result in results
+        for target in result.targets
+    ]
+    headers = ("figure", "value", "target", "verdict")
+    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(
+            "  ".join(
+                cell.rjust(w) if i == 1 else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    met = sum(1 for row in rows if row[3] == "MET")
+    lines.append(f"{met} of {len(rows)} targets met")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -89,11 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     (OUT / "results.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    print("\n== targets ==")
-    for result in results:
-        for target in result.targets:
-            verdict = "MET" if target.met else "NOT MET"
-            print(f"{result.name}: {target.name} {target.comparison} {target.limit:g}: {verdict}")
+    print(f"\n== targets (load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}) ==")
+    print(summary_table(results))
     print(f"\nall done in {report['seconds']} s; JSON in {OUT / 'results.json'}")
 
 

@@ -285,7 +285,7 @@ def render_command(
     from flows.embedded import live_config
     from tasks.figures.engine import FiguresReport
     from tasks.run.plan import Failure, Step, UnknownDepartment, decide_centre, plan_run
-    from tasks.run.services import open_portal, open_store
+    from tasks.run.services import open_portal, open_store, pdf_converter
     from tasks.run.steps import (
         department_figures,
         index_checks,
@@ -299,7 +299,13 @@ def render_command(
     except UnknownDepartment as error:
         raise typer.BadParameter(str(error), param_hint="--department") from None
     failures: list[Failure] = []
-    with live_config(config) as live, open_portal(live) as portal, open_store(live) as store:
+    with (
+        live_config(config) as live,
+        open_portal(live) as portal,
+        open_store(live) as store,
+        # One after the other, but one LibreOffice profile kept warm for all of them.
+        pdf_converter(live),
+    ):
         index = national_index(live, store, plan.period)
         reports: dict[str, FiguresReport | None] = {}
         for target in plan.departments:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ def temporary_api_settings(config: AppConfig) -> dict[Setting, Any]:
     }
 
 
+def demo_api(config: AppConfig) -> AbstractContextManager[None]:
+    """Return the demo's temporary Prefect API: its database kept under the output folder.
+
+    A second demo in the same folder starts it without creating the database again.
+    """
+    return temporary_prefect_api(database=config.output_dir.absolute() / "prefect" / "demo.db")
+
+
 def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceived]:
     """Start the simulator and mail server, run monthly_report on a temporary Prefect API."""
     with embedded(config) as services:
@@ -55,7 +64,7 @@ def run_demo(config: AppConfig, period: Period) -> tuple[RunSummary, MailReceive
         with (
             configured(services.config),
             temporary_settings(updates=temporary_api_settings(config)),
-            temporary_prefect_api(),
+            demo_api(config),
         ):
             started = time.monotonic()
             state = monthly_report(period=period.key, return_state=True)

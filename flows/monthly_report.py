@@ -57,7 +57,7 @@ from tasks.run.plan import (
     plan_run,
     resolve_period,
 )
-from tasks.run.services import database_url, open_mailer
+from tasks.run.services import database_url, open_mailer, pdf_converter
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.settings.models import AppConfig
 from tasks.store.run_lock import RunLocked, RunLockUnavailable, period_lock
@@ -197,6 +197,8 @@ def monthly_report(
             run_logger.error("%s", error)
             return Failed(message=str(error))
         live = stack.enter_context(live_config(config))
+        # One LibreOffice converter for the run's PDFs, stopped when the run ends however.
+        stack.enter_context(pdf_converter(live))
         try:
             deadline = started + config.settings.runner.run_deadline_seconds
             summary = _run(live, plan, deadline)

@@ -10,12 +10,21 @@ with their parent on their own (tasks/documents/charts.py).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from prefect.logging.handlers import APILogWorker
 from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import (
+    PREFECT_API_BLOCKS_REGISTER_ON_START,
+    PREFECT_API_URL,
+    PREFECT_SERVER_DATABASE_CONNECTION_URL,
+    temporary_settings,
+)
 from prefect.testing.utilities import prefect_test_harness
 
 __all__ = ["end_with_this_process", "temporary_prefect_api"]
@@ -62,8 +71,19 @@ def end_with_this_process(pid: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextmanager
-def temporary_prefect_api(startup_timeout: int = 120) -> Iterator[None]:
-    """Run the block against a temporary Prefect API server that cannot outlive this process."""
+def temporary_prefect_api(
+    startup_timeout: int = 120, database: Path | None = None
+) -> Iterator[None]:
+    """Run the block against a temporary Prefect API server that cannot outlive this process.
+
+    `database`: the server's SQLite file, kept for the next time (the demo's, under its output
+    folder): only the first start creates its tables (Prefect's migrations, seconds). Without
+    it, a new database in a temporary folder each time (prefect_test_harness).
+    """
+    if database is not None:
+        with _kept_database_api(database, startup_timeout):
+            yield
+        return
     with prefect_test_harness(server_startup_timeout=startup_timeout):
         server = SubprocessASGIServer._instances.get(None)
         process = getattr(server, "server_process", None)
@@ -72,3 +92,46 @@ def temporary_prefect_api(startup_timeout: int = 120) -> Iterator[None]:
             return
         with end_with_this_process(process.pid):
             yield
+
+
+@contextmanager
+def _kept_database_api(database: Path, startup_timeout: int) -> Iterator[None]:
+    """Run a Prefect API server on `database` for the block, its process ended with this one."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    updates = {
+        PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}",
+        # Registering Prefect's block types takes the server a second at every start; the
+        # service stores no block.
+        PREFECT_API_BLOCKS_REGISTER_ON_START: False,
+    }
+    with temporary_settings(updates=updates):
+        # Prefect's own code asks SubprocessASGIServer() for the default server: this one.
+        prior = SubprocessASGIServer._instances.get(None)
+        server = SubprocessASGIServer(port=_free_port())
+        SubprocessASGIServer._instances[None] = server
+        try:
+            server.start(timeout=startup_timeout)
+            process = server.server_process
+            assert process is not None
+            with (
+                end_with_this_process(process.pid),
+                temporary_settings(updates={PREFECT_API_URL: server.api_url}),
+            ):
+                try:
+                    yield
+                finally:
+                    # The run's last log lines go to the server before it stops.
+                    APILogWorker.drain_all()
+        finally:
+            server.stop()
+            if prior is not None:
+                SubprocessASGIServer._instances[None] = prior
+            else:
+                SubprocessASGIServer._instances.pop(None, None)
+
+
+def _free_port() -> int:
+    """Return a loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -10,11 +10,13 @@ tasks: Prefect cannot interrupt a task running in a worker thread.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
+from prefect.exceptions import MissingContextError
 from prefect.states import State
 
 from tasks.delivery.ledger import DeliveryOutcome
@@ -27,6 +29,8 @@ from tasks.run.services import open_mailer, open_portal, open_store
 from tasks.run.steps import DepartmentFigures, DocumentSet
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
 from tasks.settings.models import AppConfig, RunnerSettings
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,6 +47,14 @@ class DeliveryIncomplete(RuntimeError):
     def __reduce__(self) -> tuple[type[DeliveryIncomplete], tuple[DeliveryOutcome]]:
         # A Dask worker sends the failure back pickled; rebuild it from the outcome.
         return (type(self), (self.outcome,))
+
+
+def _step_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """Return the task run's logger (its lines in the UI); this module's when called as `.fn`."""
+    try:
+        return get_run_logger()
+    except MissingContextError:  # the task's function called directly (bench/province.py)
+        return logger
 
 
 def _raised(state: State[Any]) -> BaseException | None:
@@ -73,7 +85,7 @@ def compute_department_figures(
     config: AppConfig, department_key: str, period: Period
 ) -> DepartmentFigures:
     """Fetch a department's dossiers, compute and store its figures and its twelve-month trend."""
-    get_run_logger().info(
+    _step_logger().info(
         "%s %s: đọc hồ sơ từ cổng dịch vụ công, tính số liệu và xu hướng 12 tháng",
         department_key,
         period.key,
@@ -102,13 +114,14 @@ def render_department_documents(
 ) -> DocumentSet:
     """Write a department's report and data form for the period."""
     # The longest silent step otherwise: charts, the .docx, the .xlsx, then LibreOffice's PDF.
-    get_run_logger().info(
+    _step_logger().info(
         "%s %s: vẽ biểu đồ, viết báo cáo .docx, biểu mẫu .xlsx và PDF (nếu có LibreOffice)",
         department_key,
         figures.report.period.key,
     )
     with open_store(config) as store:
-        return steps.render_department(config, store, figures, index)
+        # The PDF is queued with the run's converter; the delivery waits for it.
+        return steps.render_department(config, store, figures, index, pdf_later=True)
 
 
 @task(
@@ -138,7 +151,7 @@ def render_centre_documents(
     index: IndexFetch | None = None,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
-    get_run_logger().info(
+    _step_logger().info(
         "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period.key, len(rows)
     )
     with open_store(config) as store:

@@ -18,6 +18,18 @@ from tasks.store.database import default_database_url
 from tests.postgres import fresh_database
 
 
+@pytest.fixture(autouse=True)
+def no_pdf_unless_asked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make runs write no PDF (TTHC_DOCUMENTS__PDF=off) unless the test is marked `pdf`.
+
+    With LibreOffice installed, every flow run would otherwise convert each of its reports
+    for tests that never look at a PDF. Tests of the PDF itself are marked and keep "auto";
+    convert_to_pdf and the converter read no setting and are unaffected.
+    """
+    if request.node.get_closest_marker("pdf") is None:
+        monkeypatch.setenv("TTHC_DOCUMENTS__PDF", "off")
+
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """A temporary Prefect API server (SQLite) for the whole session; yield its URL.

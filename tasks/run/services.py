@@ -6,10 +6,13 @@ running stand-ins by flows/embedded.py before anything here is called.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tasks.delivery.mailers import EmlDirectoryMailer, YagmailMailer
 from tasks.delivery.messages import Mailer
+from tasks.documents.pdf import PdfConverter, converting
 from tasks.figures.periods import Period
 from tasks.national_index.client import EvaluationClient
 from tasks.portal.client import HttpPortal
@@ -96,3 +99,20 @@ def database_url(config: AppConfig) -> str:
 def open_store(config: AppConfig) -> RunStore:
     """Return the run database (SQLite under the output folder unless database_url says otherwise)."""
     return RunStore(database_url(config))
+
+
+@contextmanager
+def pdf_converter(config: AppConfig) -> Iterator[PdfConverter | None]:
+    """Run the PDF converter of a run for the block; None when PDFs are off or LibreOffice absent.
+
+    Every report rendered in this process during the block is converted through it; at its
+    end no LibreOffice it started is left running.
+    """
+    documents = config.settings.documents
+    if documents.pdf == OFF:
+        yield None
+        return
+    with converting(
+        workers=documents.pdf_workers, timeout=documents.pdf_timeout_seconds
+    ) as converter:
+        yield converter

@@ -24,7 +24,7 @@ from tasks.documents.naming import (
     summary_data_form_name,
     summary_name,
 )
-from tasks.documents.pdf import PdfConversionError, convert_to_pdf
+from tasks.documents.pdf import PdfConversionError, convert_to_pdf, submit_pdf, submitted_pdf
 from tasks.documents.report_document import build_charts, build_report_context, render_report
 from tasks.figures.engine import Figures, FiguresReport, Rates, compute_figures, compute_rates
 from tasks.figures.periods import Period
@@ -67,6 +67,8 @@ class DocumentSet:
     # What went wrong without stopping delivery (a PDF LibreOffice could not make), for the
     # operators.
     notes: list[str] = field(default_factory=list)
+    # The PDF is being made by the run's converter: `finish_pdf` waits for it.
+    pdf_pending: bool = False
 
     @property
     def attachments(self) -> list[Path]:
@@ -214,8 +216,15 @@ def render_department(
     store: RunStore,
     figures: DepartmentFigures,
     index: IndexFetch | None = None,
+    *,
+    pdf_later: bool = False,
 ) -> DocumentSet:
-    """Write a department's report (.docx, and PDF where LibreOffice is) and data form (.xlsx)."""
+    """Write a department's report (.docx, and PDF where LibreOffice is) and data form (.xlsx).
+
+    `pdf_later`: inside the run's converter, queue the PDF and return at once; `finish_pdf`
+    (the delivery) waits for it. The converter then sees many reports at a time, and batches
+    them, instead of one per thread that renders.
+    """
     department_key = figures.department_key
     department = config.department(department_key)
     report = figures.report
@@ -251,12 +260,34 @@ def render_department(
     xlsx = write_department_data_form(
         report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
     )
-    pdf, notes = _pdf_of(docx)
-    documents = DocumentSet(period, department_key, docx, xlsx, pdf, notes=notes)
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
-    if pdf is not None:
-        store.record_document(period, department_key, "pdf", pdf)
+    documents = DocumentSet(period, department_key, docx, xlsx)
+    if pdf_later and config.settings.documents.pdf != OFF and submit_pdf(docx):
+        documents.pdf_pending = True
+        return documents
+    documents.pdf, documents.notes = _pdf_of(config, docx)
+    if documents.pdf is not None:
+        store.record_document(period, department_key, "pdf", documents.pdf)
+    return documents
+
+
+def finish_pdf(store: RunStore, documents: DocumentSet) -> DocumentSet:
+    """Wait for the PDF `render_department(pdf_later=True)` queued and add it, or its note.
+
+    The document set is the run's one record of these files: it is updated in place, so that
+    the run's summary, which holds the same object, sees the PDF or the note too.
+    """
+    if not documents.pdf_pending:
+        return documents
+    try:
+        documents.pdf = submitted_pdf(documents.report)
+    except PdfConversionError as error:
+        logger.warning("%s; the .docx and .xlsx are delivered without it", error)
+        documents.notes.append(_no_pdf_note(error))
+    else:
+        store.record_document(documents.period, documents.target_key, "pdf", documents.pdf)
+    documents.pdf_pending = False
     return documents
 
 
@@ -289,22 +320,31 @@ def render_summary(
         folder / f"{summary_data_form_name(period)}.xlsx",
         agency=config.settings.centre_name,
     )
-    pdf, notes = _pdf_of(docx)
+    pdf, notes = _pdf_of(config, docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
     return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf, notes=notes)
 
 
-def _pdf_of(docx: Path) -> tuple[Path | None, list[str]]:
+def _pdf_of(config: AppConfig, docx: Path) -> tuple[Path | None, list[str]]:
     """Return the PDF of `docx`, or None and a note: a failed conversion never stops delivery.
 
     The document hash leaves PDFs out, so a later run that makes the PDF does not send the
-    .docx and .xlsx again to recipients who have them.
+    .docx and .xlsx again to recipients who have them. Settings with documents.pdf "off"
+    make none and say nothing. Inside the run's converter (tasks.run.services.pdf_converter)
+    the conversion joins its batches.
     """
+    if config.settings.documents.pdf == OFF:
+        return None, []
     try:
-        return convert_to_pdf(docx), []
+        return convert_to_pdf(docx, timeout=config.settings.documents.pdf_timeout_seconds), []
     except PdfConversionError as error:
         logger.warning("%s; the .docx and .xlsx are delivered without it", error)
-        return None, [f"chưa tạo được PDF ({error}); .docx và .xlsx vẫn được gửi"]
+        return None, [_no_pdf_note(error)]
+
+
+def _no_pdf_note(error: PdfConversionError) -> str:
+    """Return the operators' note on a PDF not made."""
+    return f"chưa tạo được PDF ({error}); .docx và .xlsx vẫn được gửi"
 
 
 def index_checks(
@@ -362,6 +402,7 @@ def deliver(
 
     `summary_of`, for the Centre's summary, is the number of departments it sums up.
     """
+    finish_pdf(store, documents)
     smtp = config.settings.smtp
     mail = ReportMail(
         department_name=target.name,
@@ -394,6 +435,7 @@ __all__ = [
     "department_figures",
     "fetch_index",
     "figures_from_portal",
+    "finish_pdf",
     "index_checks",
     "national_index",
     "period_figures",

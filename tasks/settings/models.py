@@ -140,6 +140,19 @@ class RunnerSettings(StrictModel):
     run_deadline_seconds: float = Field(default=4 * 3600, gt=0)
 
 
+class DocumentsSettings(StrictModel):
+    """The documents a run writes besides the .docx and .xlsx: the PDF copies."""
+
+    # auto: a PDF of each report where LibreOffice is installed; off: none (the .docx and .xlsx
+    # alone, no note to the operators).
+    pdf: Literal["auto", "off"] = "auto"
+    # LibreOffice processes converting at once, each over a batch of the reports ready.
+    pdf_workers: int = Field(default=2, ge=1, le=16)
+    # One LibreOffice call (a batch) still going after this long is killed, and the rest of
+    # the run goes without PDFs (the operators are told).
+    pdf_timeout_seconds: float = Field(default=120, gt=0)
+
+
 class ExplicitEnvironment(BaseSettings):
     """Settings read from an environment only when one is handed over (see environment.py)."""
 
@@ -191,6 +204,7 @@ class Settings(ExplicitEnvironment):
     smtp: SmtpSettings = SmtpSettings()
     targets: TargetRates = TargetRates()
     runner: RunnerSettings = RunnerSettings()
+    documents: DocumentsSettings = DocumentsSettings()
 
 
 class DepartmentTexts(StrictModel):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -27,6 +28,7 @@ from typer.testing import CliRunner
 
 from flows.cli import REFUSED_EXIT, app
 from flows.monthly_report import monthly_report
+from tasks.documents.pdf import find_soffice
 from tasks.run.plan import RunSummary
 from tasks.store.run_lock import run_lock
 from tests.flows.conftest import FlowSetup
@@ -183,6 +185,7 @@ def _soffice(folder: Path, text: str) -> Path:
     return folder
 
 
+@pytest.mark.pdf
 def test_a_failed_pdf_never_stops_delivery_and_a_later_run_adds_nothing_twice(
     prefect_api: str, flow_setup: FlowSetup, tmp_path: Path
 ) -> None:
@@ -207,6 +210,37 @@ def test_a_failed_pdf_never_stops_delivery_and_a_later_run_adds_nothing_twice(
     assert again.is_completed(), again.message
     assert flow_setup.messages_for("SYT") == [delivered]  # the PDF alone sends nothing again
     assert len(flow_setup.smtp.messages_to(OPERATOR)) == 1
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_with_libreoffice_every_report_carries_its_pdf_and_no_libreoffice_is_left(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    state = _run(period="2024-03", departments=["SYT", "STP", "SKHCN"])
+
+    assert state.is_completed(), state.message
+    for key in ("SYT", "STP", "SKHCN"):
+        [delivered] = flow_setup.messages_for(key)
+        assert f"Báo cáo TTHC 2024-03 {key}.pdf" in delivered.attachments()
+        pdf = flow_setup.output_dir / "reports" / "2024-03" / f"Báo cáo TTHC 2024-03 {key}.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF")
+    assert flow_setup.smtp.messages_to(OPERATOR) == []  # nothing to tell the operators
+    assert _libreoffice_converting(flow_setup.output_dir) == []
+
+
+def _libreoffice_converting(folder: Path) -> list[str]:
+    """Return the command lines of running LibreOffices converting documents under `folder`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            zombie = "State:\tZ" in (entry / "status").read_text()
+        except OSError:
+            continue
+        if str(folder) in command and "soffice" in command and not zombie:
+            found.append(command)
+    return found
 
 
 def test_an_output_folder_that_cannot_be_made_is_one_line_and_a_dry_run_alerts_nobody(

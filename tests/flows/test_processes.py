@@ -65,3 +65,30 @@ def test_the_reaper_ends_quietly_when_the_block_ends() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.timeout(240)
+def test_the_demos_api_keeps_its_database_for_the_next_start_and_stops_its_server(
+    tmp_path: Path,
+) -> None:
+    from prefect import flow, get_client
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from flows.processes import temporary_prefect_api
+
+    @flow
+    def hello() -> int:
+        return 1
+
+    database = tmp_path / "prefect" / "demo.db"
+    with temporary_prefect_api(database=database):
+        process = SubprocessASGIServer._instances[None].server_process
+        assert process is not None
+        state = hello(return_state=True)
+    assert state.is_completed()
+    assert database.is_file()
+    assert not _alive(process.pid)
+
+    with temporary_prefect_api(database=database), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+    assert state.state_details.flow_run_id in [run.id for run in runs]
