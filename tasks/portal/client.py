@@ -34,6 +34,7 @@ from tasks.portal.paging import (
     record_code,
 )
 from tasks.portal.transport import DeadlineExceeded, DeadlineSession, ResponseTooLarge
+from tasks.portal.wire import decode_body
 
 __all__ = [
     "TRANSIENT_HTTP_STATUSES",
@@ -362,7 +363,12 @@ class HttpPortal:
         relogged = False
         while True:
             token = self._token or self._login(stats)
-            body = self._post("api", {"session": token, "service": service, **params}, stats)
+            body = self._post(
+                "api",
+                {"session": token, "service": service, **params},
+                stats,
+                decode_body if service == SERVICE_DOSSIERS else orjson.loads,
+            )
             code = str(body.get("error_code", ""))
             if code in _OK_CODES:
                 return body
@@ -399,8 +405,18 @@ class HttpPortal:
             self._token = token
             return token
 
-    def _post(self, endpoint: str, payload: Mapping[str, Any], stats: FetchStats) -> dict[str, Any]:
-        """POST JSON and return the decoded object, retrying what `is_transient` allows."""
+    def _post(
+        self,
+        endpoint: str,
+        payload: Mapping[str, Any],
+        stats: FetchStats,
+        decode: Callable[[bytes], Any] = orjson.loads,
+    ) -> dict[str, Any]:
+        """POST JSON and return the decoded object, retrying what `is_transient` allows.
+
+        `decode` reads the body (raising orjson.JSONDecodeError when it is not JSON): pages
+        of dossiers are decoded into typed records (tasks/portal/wire.py).
+        """
         url = self._url(endpoint)
         service = str(payload.get("service", endpoint))
         data = orjson.dumps(payload)
@@ -438,7 +454,7 @@ class HttpPortal:
                     str(response.status_code),
                 )
             try:
-                body = orjson.loads(content)
+                body = decode(content)
             except orjson.JSONDecodeError:
                 body = None
             if isinstance(body, dict):
