@@ -75,9 +75,10 @@ def _shut_down(connection: Any) -> None:
 class DeadlineSession(requests.Session):
     """A requests Session whose `post_within` has a total deadline and a body size limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool_size: int = 10) -> None:
         super().__init__()
-        adapter = _Adapter()
+        # One kept-alive connection per request under way at once (pages read ahead).
+        adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
