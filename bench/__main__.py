@@ -32,13 +32,14 @@ OUT = PROJECT_ROOT / "out" / "bench"
 
 
 def _benchmarks() -> dict[str, Callable[[bool], BenchResult]]:
-    from bench import cli_startup, engine, province, rendering, streaming
+    from bench import cli_startup, engine, province, rendering, slow_portal, streaming
 
     return {
         "cli_startup": cli_startup.run,
         "engine": engine.run,
         "streaming": streaming.run,
         "province": province.run,
+        "slow_portal": slow_portal.run,
         "rendering": rendering.run,
     }
 

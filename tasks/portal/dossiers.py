@@ -144,13 +144,30 @@ _MINUTE_SECONDS = frozenset(
 )
 
 
+# The hours (yyyyMMddHH) already found valid: the times of one fetch share a few thousand,
+# and one lookup of them replaces two. Bounded: emptied when full.
+_VALID_HOURS: set[str] = set()
+_VALID_HOURS_LIMIT = 100_000
+
+
 def is_portal_time(value: str) -> bool:
     """Tell whether `value` is a well-formed `yyyyMMddHHmmss` time (a cheap check, no datetime)."""
-    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS or value[:4] not in _YEARS:
+    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS:
         return False
-    if value[4:10] in _MONTH_DAY_HOURS:
+    hour = value[:10]
+    if hour in _VALID_HOURS:
         return True
-    return value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4]))
+    if value[:4] not in _YEARS:
+        return False
+    if not (
+        value[4:10] in _MONTH_DAY_HOURS
+        or (value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4])))
+    ):
+        return False
+    if len(_VALID_HOURS) >= _VALID_HOURS_LIMIT:
+        _VALID_HOURS.clear()
+    _VALID_HOURS.add(hour)
+    return True
 
 
 def _time(

@@ -151,9 +151,15 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
             # A record without MaHoSo has nothing to merge on: validation rejects it.
             fresh.append(raw)
         yield from held
-        for code, position in held_index.items():
-            if code > floor and _orderly(held[position]):
-                floor = code
+        if held_index:
+            top = max(held_index)
+            if top > floor:
+                if _orderly(held[held_index[top]]):
+                    floor = top  # the highest code is a dossier's: no need to look further
+                else:
+                    for code, position in held_index.items():
+                        if code > floor and _orderly(held[position]):
+                            floor = code
         held, held_index = fresh, fresh_index
     yield from held
 
