@@ -34,7 +34,14 @@ from tasks.portal.paging import (
     record_code,
 )
 from tasks.portal.politeness import NoSlotFree, PageTimeout, read_ahead, shared_slots
-from tasks.portal.transport import DeadlineExceeded, DeadlineSession, ResponseTooLarge
+from tasks.portal.transport import (
+    TRANSIENT_HTTP_STATUSES,
+    DeadlineExceeded,
+    DeadlineSession,
+    ResponseTooLarge,
+    is_transient,
+    retry_after_seconds,
+)
 from tasks.portal.wire import decode_body
 
 __all__ = [
@@ -62,7 +69,6 @@ logger = logging.getLogger(__name__)
 SERVICE_AGENCIES = "LayDanhSachDonVi"
 SERVICE_DOSSIERS = "LayDanhSachHoSo"
 AUTH = "auth"
-TRANSIENT_HTTP_STATUSES = frozenset({429, 502, 503, 504})
 _OK_CODES = ("00", "0")
 _SESSION_EXPIRED = "401"
 
@@ -147,37 +153,6 @@ class PortalBadResponse(PortalError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.url, self.service, self.problem))
-
-
-# -- retry conditions -----------------------------------------------------------------
-
-
-def is_transient(failure: requests.Response | BaseException) -> bool:
-    """Tell whether a failed HTTP exchange is worth retrying.
-
-    Transient: HTTP 429, 502, 503, 504; timeouts; connections refused, dropped or reset;
-    bodies cut short. Not transient: certificate errors and every other status.
-    """
-    if isinstance(failure, requests.Response):
-        return failure.status_code in TRANSIENT_HTTP_STATUSES
-    if isinstance(failure, requests.exceptions.SSLError):
-        return False  # a certificate problem is configuration: retrying cannot fix it
-    return isinstance(
-        failure,
-        requests.Timeout | requests.ConnectionError | requests.exceptions.ChunkedEncodingError,
-    )
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """Return the Retry-After of a response in seconds, None when absent or not a number."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # an HTTP date: rare; plain backoff is good enough
-    return max(seconds, 0.0)
 
 
 # -- records ------------------------------------------------------------------------
@@ -279,6 +254,7 @@ class HttpPortal:
         self._http.verify = self._verify
         self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
         self._token: str | None = None
+        self._token_served = 0  # calls the current session answered
         self._login_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -407,10 +383,15 @@ class HttpPortal:
         return f"{self.base_url}/{endpoint}"
 
     def _call(self, service: str, stats: FetchStats, **params: Any) -> dict[str, Any]:
-        """Call `service` in a session: log in if needed, once more if the session expired."""
-        relogged = False
+        """Call `service` in a session: log in if needed, again when the session expired.
+
+        A session refused before it served any call, right after this call logged in again,
+        is a refused login (final). One that served calls expired: pages read ahead at once
+        may use it up between two of them, so a call logs in again up to max_attempts times.
+        """
+        relogins = 0
         while True:
-            token = self._token or self._login(stats, again=relogged)
+            token = self._token or self._login(stats, again=relogins > 0)
             body = self._post(
                 "api",
                 {"session": token, "service": service, **params},
@@ -419,18 +400,21 @@ class HttpPortal:
             )
             code = str(body.get("error_code", ""))
             if code in _OK_CODES:
+                if self._token == token:
+                    self._token_served += 1
                 return body
             message = str(body.get("message") or "")
             if code == _SESSION_EXPIRED:
                 with self._login_lock:
+                    fresh = self._token == token and self._token_served == 0
                     if self._token == token:
                         self._token = None
-                if relogged:
+                if (fresh and relogins > 0) or relogins >= self.max_attempts:
                     raise PortalAuthError(
                         f"portal {self.base_url} rejected a fresh session of {self.username!r} "
                         f"for {service}: {message or 'error_code 401'}"
                     )
-                relogged = True
+                relogins += 1
                 continue
             if "error_code" not in body:
                 raise PortalBadResponse(self._url("api"), service, "the answer has no error_code")
@@ -456,6 +440,7 @@ class HttpPortal:
                     f"portal {self.base_url} refused the login of {self.username!r}: {message}"
                 )
             self._token = token
+            self._token_served = 0
             return token
 
     def _post(
@@ -590,6 +575,3 @@ def _describe(error: BaseException) -> str:
 def _snippet(content: bytes, limit: int = 120) -> str:
     text = content[:limit].decode("utf-8", errors="replace").replace("\n", " ").strip()
     return repr(text + ("…" if len(content) > limit else ""))
-
-
-# -- the in-memory fake ---------------------------------------------------------------

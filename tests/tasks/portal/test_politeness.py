@@ -13,7 +13,7 @@ import pytest
 
 from portal_sim.server import Faults, PortalSimulator
 from portal_sim.store import ListStore
-from tasks.portal.client import FetchStats, HttpPortal, PortalUnavailable
+from tasks.portal.client import FetchStats, HttpPortal, PortalAuthError, PortalUnavailable
 from tasks.portal.dossiers import Dossier
 from tasks.portal.politeness import NoSlotFree, RequestSlots, read_ahead
 from tests.builders import AGENCY, OTHER_AGENCY, raw_dossier
@@ -180,3 +180,21 @@ def test_read_ahead_stops_reading_when_its_reader_stops() -> None:
     pages.close()
 
     assert len(fetch.calls) <= 1 + 3  # the one handed on and at most `width` ahead
+
+
+def test_sessions_used_up_by_pages_read_ahead_are_renewed(sim: PortalSimulator) -> None:
+    """Each session serves 3 calls: pages read at once find it expired, one after another."""
+    sim.faults = Faults(latency_seconds=0.02, session_calls=3)
+
+    got = fetch_all(sim, 4)
+
+    assert got == expected()
+    assert sim.stats["fault:session"] >= 1
+    assert sim.stats["max_concurrent"] <= 4
+
+
+def test_a_session_refused_at_once_is_still_a_refused_login(sim: PortalSimulator) -> None:
+    sim.session_ttl_seconds = 0  # every session is born expired
+
+    with client(sim, 4) as portal, pytest.raises(PortalAuthError, match="rejected a fresh session"):
+        list(portal.iter_dossiers(AGENCY, START, END))
