@@ -148,15 +148,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         simulator = self.server.simulator
+        # Under way from its body read to its answer ready (latency included), not while the
+        # answer is sent: once sent, the client may start its next request before this thread
+        # runs again, and the count would hold one request twice.
         simulator.request_started()
         try:
             answer = simulator.answer(self.path, body)
-            if answer.reset:
-                self.close_connection = True
-                return
-            self._write(answer)
         finally:
             simulator.request_ended()
+        if answer.reset:
+            self.close_connection = True
+            return
+        self._write(answer)
 
     def do_GET(self) -> None:
         """Refuse GET: the API only takes POST."""
@@ -197,7 +200,7 @@ class PortalSimulator:
     Use as a context manager (or `start()`/`stop()`); `url` is the base URL a client
     configures. `faults` may be replaced or changed while it runs; `stats` counts requests
     per endpoint (AUTH, service names, "requests" in all), the most requests it was ever
-    answering at once ("max_concurrent": from the body read to the answer written, latency
+    answering at once ("max_concurrent": from the body read to the answer ready, latency
     included; `in_flight` is the number now) and the faults injected
     ("fault:503", "fault:429", "fault:reset", "fault:cut", "fault:truncated", "fault:html",
     "fault:session", "fault:repeat", "fault:agency", "fault:malformed"). With `ssl_context`
