@@ -5,7 +5,10 @@ latency on every request, at most 50 records a page, 2% of requests answered 503
 and one burst of 429s (Retry-After 1 s) a third of the way in. The portal phase of a run for
 2024-12 fetches every agency's dossiers of the month and computes its figures, as the run's
 figures step does (`figures_from_portal` over a client from `open_portal`), on a thread
-pool of `runner.max_concurrency`, with `portal.max_concurrent_requests` = 8.
+pool of `runner.max_concurrency` = 8, with `portal.max_concurrent_requests` = 8. (An agency's
+login and first page come one after the other before its pages are read ahead, so as many
+agencies as request slots keep the slots busy; with 4, the 100 small communes leave half
+of them idle.)
 
 Its floor is what the portal's latency alone costs at that politeness bound: requests (every
 request the simulator answered, logins, 503s and 429s included) × latency ÷ the bound. The
