@@ -7,8 +7,8 @@ and one burst of 429s (Retry-After 1 s) a third of the way in. The portal phase 
 figures step does (`figures_from_portal` over a client from `open_portal`), on a thread
 pool of `runner.max_concurrency` = 8, with `portal.max_concurrent_requests` = 8. (An agency's
 login and first page come one after the other before its pages are read ahead, so as many
-agencies as request slots keep the slots busy; with 4, the 100 small communes leave half
-of them idle.)
+agencies as request slots keep the slots busy: with 4 at a time, the quick sizes measured
+2.0x their floor instead of 1.35x.)
 
 Its floor is what the portal's latency alone costs at that politeness bound: requests (every
 request the simulator answered, logins, 503s and 429s included) × latency ÷ the bound. The
