@@ -32,7 +32,7 @@ OUT = PROJECT_ROOT / "out" / "bench"
 
 
 def _benchmarks() -> dict[str, Callable[[bool], BenchResult]]:
-    from bench import cli_startup, demo, engine, province, rendering, streaming
+    from bench import cli_startup, demo, engine, province, rendering, slow_portal, streaming
 
     return {
         "cli_startup": cli_startup.run,
@@ -40,6 +40,7 @@ def _benchmarks() -> dict[str, Callable[[bool], BenchResult]]:
         "engine": engine.run,
         "streaming": streaming.run,
         "province": province.run,
+        "slow_portal": slow_portal.run,
         "rendering": rendering.run,
     }
 

@@ -34,18 +34,20 @@ class Measure:
 
 @dataclass
 class Target:
-    """A figure and the bound it must meet ("<" below `limit`, ">=" at least `limit`)."""
+    """A figure and the bound it must meet ("<" below `limit`, "<=" at most, ">=" at least)."""
 
     name: str
     value: float
     limit: float
-    comparison: Literal["<", ">="]
+    comparison: Literal["<", "<=", ">="]
 
     @property
     def met(self) -> bool:
         """Tell whether the value meets its bound."""
         if self.comparison == "<":
             return self.value < self.limit
+        if self.comparison == "<=":
+            return self.value <= self.limit
         return self.value >= self.limit
 
 
@@ -63,7 +65,9 @@ class BenchResult:
         """Add a measure."""
         self.measures.append(Measure(name, value, unit, note))
 
-    def target(self, name: str, value: float, limit: float, comparison: Literal["<", ">="]) -> None:
+    def target(
+        self, name: str, value: float, limit: float, comparison: Literal["<", "<=", ">="]
+    ) -> None:
         """Add a target."""
         self.targets.append(Target(name, value, limit, comparison))
 

@@ -33,6 +33,7 @@ class Faults:
     unavailable_burst: int = 0  # next N requests answer 503
     throttle_burst: int = 0  # next N requests answer 429 with Retry-After
     retry_after_seconds: int = 1
+    throttle_after: int = 0  # the 429 burst starts once this many requests were answered
     connection_resets: int = 0  # next N requests: connection closed without an answer
     cut_bodies: int = 0  # next N answers declare their full length, send half, then hang up
     truncated_bodies: int = 0  # next N answers are 200 with JSON cut short (length consistent)

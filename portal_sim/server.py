@@ -147,7 +147,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
-        answer = self.server.simulator.answer(self.path, body)
+        simulator = self.server.simulator
+        # Under way from its body read to its answer ready (latency included), not while the
+        # answer is sent: once sent, the client may start its next request before this thread
+        # runs again, and the count would hold one request twice.
+        simulator.request_started()
+        try:
+            answer = simulator.answer(self.path, body)
+        finally:
+            simulator.request_ended()
         if answer.reset:
             self.close_connection = True
             return
@@ -191,7 +199,9 @@ class PortalSimulator:
 
     Use as a context manager (or `start()`/`stop()`); `url` is the base URL a client
     configures. `faults` may be replaced or changed while it runs; `stats` counts requests
-    per endpoint (AUTH, service names, "requests" in all) and the faults injected
+    per endpoint (AUTH, service names, "requests" in all), the most requests it was ever
+    answering at once ("max_concurrent": from the body read to the answer ready, latency
+    included; `in_flight` is the number now) and the faults injected
     ("fault:503", "fault:429", "fault:reset", "fault:cut", "fault:truncated", "fault:html",
     "fault:session", "fault:repeat", "fault:agency", "fault:malformed"). With `ssl_context`
     (a server context holding the certificate) it serves HTTPS.
@@ -226,6 +236,7 @@ class PortalSimulator:
         self._ssl_context = ssl_context
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
+        self.in_flight = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -297,6 +308,29 @@ class PortalSimulator:
         with self._lock:
             self.stats[key] += 1
 
+    def request_started(self) -> None:
+        """Count one more request being answered; keep the most ever seen at once."""
+        with self._lock:
+            self.in_flight += 1
+            if self.in_flight > self.stats["max_concurrent"]:
+                self.stats["max_concurrent"] = self.in_flight
+
+    def request_ended(self) -> None:
+        """Count one request fewer being answered."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Return a copy of `stats`, taken at one moment."""
+        with self._lock:
+            return dict(self.stats)
+
+    def reset_stats(self) -> None:
+        """Start counting afresh (the requests under way stay counted as under way)."""
+        with self._lock:
+            self.stats.clear()
+            self.stats["max_concurrent"] = self.in_flight
+
     # -- requests ----------------------------------------------------------------------
 
     def answer(self, path: str, raw_body: bytes) -> _Answer:
@@ -359,6 +393,8 @@ class PortalSimulator:
             self.stats["fault:503"] += 1
             return "unavailable_burst"
         for name, stat in COUNTED_FAULTS.items():
+            if name == "throttle_burst" and self.stats["requests"] <= faults.throttle_after:
+                continue  # the burst waits for its moment
             if faults.take(name):
                 self.stats[stat] += 1
                 return name

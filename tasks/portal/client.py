@@ -33,7 +33,16 @@ from tasks.portal.paging import (
     merge_pages,
     record_code,
 )
-from tasks.portal.transport import DeadlineExceeded, DeadlineSession, ResponseTooLarge
+from tasks.portal.politeness import NoSlotFree, PageTimeout, read_ahead, shared_slots
+from tasks.portal.transport import (
+    TRANSIENT_HTTP_STATUSES,
+    DeadlineExceeded,
+    DeadlineSession,
+    ResponseTooLarge,
+    is_transient,
+    retry_after_seconds,
+)
+from tasks.portal.wire import decode_body
 
 __all__ = [
     "TRANSIENT_HTTP_STATUSES",
@@ -60,7 +69,6 @@ logger = logging.getLogger(__name__)
 SERVICE_AGENCIES = "LayDanhSachDonVi"
 SERVICE_DOSSIERS = "LayDanhSachHoSo"
 AUTH = "auth"
-TRANSIENT_HTTP_STATUSES = frozenset({429, 502, 503, 504})
 _OK_CODES = ("00", "0")
 _SESSION_EXPIRED = "401"
 
@@ -147,37 +155,6 @@ class PortalBadResponse(PortalError):
         return (type(self), (self.url, self.service, self.problem))
 
 
-# -- retry conditions -----------------------------------------------------------------
-
-
-def is_transient(failure: requests.Response | BaseException) -> bool:
-    """Tell whether a failed HTTP exchange is worth retrying.
-
-    Transient: HTTP 429, 502, 503, 504; timeouts; connections refused, dropped or reset;
-    bodies cut short. Not transient: certificate errors and every other status.
-    """
-    if isinstance(failure, requests.Response):
-        return failure.status_code in TRANSIENT_HTTP_STATUSES
-    if isinstance(failure, requests.exceptions.SSLError):
-        return False  # a certificate problem is configuration: retrying cannot fix it
-    return isinstance(
-        failure,
-        requests.Timeout | requests.ConnectionError | requests.exceptions.ChunkedEncodingError,
-    )
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """Return the Retry-After of a response in seconds, None when absent or not a number."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # an HTTP date: rare; plain backoff is good enough
-    return max(seconds, 0.0)
-
-
 # -- records ------------------------------------------------------------------------
 
 
@@ -220,7 +197,9 @@ class HttpPortal:
     `verify` is True (the authorities of certifi, requests' own; REQUESTS_CA_BUNDLE in the
     environment is ignored), False, or the path of a CA bundle. `timeout` bounds each socket
     read, `deadline` a whole request (connecting, headers, body) and `max_page_bytes` its body;
-    `max_pages` bounds one agency's paging. `sleep` and `rng` are injectable so tests neither
+    `max_pages` bounds one agency's paging, `max_concurrent_requests` the requests under way
+    at once to this portal from the whole process (tasks/portal/politeness.py) and the pages
+    one fetch reads ahead. `sleep` and `rng` are injectable so tests neither
     wait nor depend on chance. The password is kept only to log in and never appears in logs
     or errors.
     """
@@ -239,6 +218,7 @@ class HttpPortal:
         max_attempts: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30,
+        max_concurrent_requests: int = 4,
         verify: bool | str = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -258,9 +238,15 @@ class HttpPortal:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.max_concurrent_requests = max_concurrent_requests
+        # Shared by every client of this portal in the process: the bound is the run's.
+        self._slots = shared_slots(self.base_url, max_concurrent_requests)
+        # The longest one page can take: each attempt waits for a slot and answers within
+        # `deadline`, then waits at most `deadline` (a Retry-After) or `backoff_max`.
+        self._page_bound = max_attempts * (3 * deadline + backoff_max)
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
-        self._http = DeadlineSession()
+        self._http = DeadlineSession(pool_size=max(10, max_concurrent_requests))
         # True becomes certifi's bundle by name, given with each request: requests lets
         # REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the environment replace `verify=True` (or a
         # session's bundle), which would silently trust other authorities than configured.
@@ -268,6 +254,7 @@ class HttpPortal:
         self._http.verify = self._verify
         self._http.headers.update({"Content-Type": "application/json; charset=utf-8"})
         self._token: str | None = None
+        self._token_served = 0  # calls the current session answered
         self._login_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -325,27 +312,65 @@ class HttpPortal:
     def _pages(
         self, agency: str, start: str, end: str, guard: PageGuard, stats: FetchStats
     ) -> Iterator[list[Any]]:
-        """Yield the non-empty pages of LayDanhSachHoSo until one comes back empty."""
-        index = 1
-        while True:
+        """Yield the non-empty pages of LayDanhSachHoSo until one comes back empty.
+
+        The first page tells the total and the page size; the pages it announces (and the
+        empty one after them) are then read up to `max_concurrent_requests` at once and
+        handed on in order. Past them (records added meanwhile), one page at a time.
+        """
+
+        def fetch(index: int) -> tuple[dict[str, Any], FetchStats]:
+            # Its own counts: a page read ahead runs in another thread than the one counting.
+            counts = FetchStats()
             body = self._call(
                 SERVICE_DOSSIERS,
-                stats,
+                counts,
                 madonvi=agency,
                 tungay=start,
                 denngay=end,
                 pageIndex=index,
                 pageSize=guard.page_size,
             )
+            return body, counts
+
+        def accept(index: int, body: dict[str, Any], counts: FetchStats) -> list[Any]:
+            stats.requests += counts.requests
+            stats.retries += counts.retries
+            stats.relogins += counts.relogins
             stats.pages += 1
             data = body.get("data")
             if data is None:
                 data = []
             if not isinstance(data, list):
                 raise self._bad(f"page {index} of {agency}: data is not a list")
+            if data:
+                guard.check(index, data, body)  # raises PagingError: ends the fetch
+            return data
+
+        data = accept(1, *fetch(1))
+        if not data:
+            return
+        yield data
+        index = 2
+        if guard.total is not None and self.max_concurrent_requests > 1:
+            # The empty page after the announced ones comes too; never past max_pages + 1.
+            last = min(-(-guard.total // guard.page_size) + 1, self.max_pages + 1)
+            ahead = read_ahead(fetch, 2, last, self.max_concurrent_requests, self._page_bound)
+            try:
+                for index, (body, counts) in ahead:
+                    data = accept(index, body, counts)
+                    if not data:
+                        return
+                    yield data
+            except PageTimeout as error:
+                raise PortalUnavailable(self._url("api"), SERVICE_DOSSIERS, str(error), 1) from None
+            finally:
+                ahead.close()
+            index = last + 1
+        while True:
+            data = accept(index, *fetch(index))
             if not data:
                 return
-            guard.check(index, data, body)  # raises PagingError: ends the fetch
             yield data
             index += 1
 
@@ -358,37 +383,55 @@ class HttpPortal:
         return f"{self.base_url}/{endpoint}"
 
     def _call(self, service: str, stats: FetchStats, **params: Any) -> dict[str, Any]:
-        """Call `service` in a session: log in if needed, once more if the session expired."""
-        relogged = False
+        """Call `service` in a session: log in if needed, again when the session expired.
+
+        A session refused before it served any call, right after this call logged in again,
+        is a refused login (final). One that served calls expired: pages read ahead at once
+        may use it up between two of them, so a call logs in again up to max_attempts times.
+        """
+        relogins = 0
         while True:
-            token = self._token or self._login(stats)
-            body = self._post("api", {"session": token, "service": service, **params}, stats)
+            token = self._token or self._login(stats, again=relogins > 0)
+            body = self._post(
+                "api",
+                {"session": token, "service": service, **params},
+                stats,
+                decode_body if service == SERVICE_DOSSIERS else orjson.loads,
+            )
             code = str(body.get("error_code", ""))
             if code in _OK_CODES:
+                if self._token == token:
+                    self._token_served += 1
                 return body
             message = str(body.get("message") or "")
             if code == _SESSION_EXPIRED:
                 with self._login_lock:
+                    fresh = self._token == token and self._token_served == 0
                     if self._token == token:
                         self._token = None
-                if relogged:
+                if (fresh and relogins > 0) or relogins >= self.max_attempts:
                     raise PortalAuthError(
                         f"portal {self.base_url} rejected a fresh session of {self.username!r} "
                         f"for {service}: {message or 'error_code 401'}"
                     )
-                relogged = True
-                stats.relogins += 1
-                logger.info("portal session expired during %s: logging in again", service)
+                relogins += 1
                 continue
             if "error_code" not in body:
                 raise PortalBadResponse(self._url("api"), service, "the answer has no error_code")
             raise PortalServiceError(service, message or "(no message)", code)
 
-    def _login(self, stats: FetchStats) -> str:
-        """Open a session; raise PortalAuthError, without retrying, if the portal refuses."""
+    def _login(self, stats: FetchStats, *, again: bool = False) -> str:
+        """Open a session; raise PortalAuthError, without retrying, if the portal refuses.
+
+        `again`: a session expired; counted as a re-login when this thread is the one that
+        opens the new session (pages read ahead may all find the old one expired).
+        """
         with self._login_lock:
             if self._token is not None:
                 return self._token  # another thread logged in meanwhile
+            if again:
+                stats.relogins += 1
+                logger.info("portal session expired: logging in again")
             body = self._post(AUTH, {"username": self.username, "password": self._password}, stats)
             token = body.get("session")
             if str(body.get("error_code", "")) not in _OK_CODES or not isinstance(token, str):
@@ -397,10 +440,21 @@ class HttpPortal:
                     f"portal {self.base_url} refused the login of {self.username!r}: {message}"
                 )
             self._token = token
+            self._token_served = 0
             return token
 
-    def _post(self, endpoint: str, payload: Mapping[str, Any], stats: FetchStats) -> dict[str, Any]:
-        """POST JSON and return the decoded object, retrying what `is_transient` allows."""
+    def _post(
+        self,
+        endpoint: str,
+        payload: Mapping[str, Any],
+        stats: FetchStats,
+        decode: Callable[[bytes], Any] = orjson.loads,
+    ) -> dict[str, Any]:
+        """POST JSON and return the decoded object, retrying what `is_transient` allows.
+
+        `decode` reads the body (raising orjson.JSONDecodeError when it is not JSON): pages
+        of dossiers are decoded into typed records (tasks/portal/wire.py).
+        """
         url = self._url(endpoint)
         service = str(payload.get("service", endpoint))
         data = orjson.dumps(payload)
@@ -410,16 +464,19 @@ class HttpPortal:
 
         def exchange() -> dict[str, Any]:
             nonlocal last_non_json
-            stats.requests += 1
             try:
-                response, content = self._http.post_within(
-                    url,
-                    deadline=self.deadline,
-                    max_bytes=self.max_page_bytes,
-                    data=data,
-                    timeout=self.timeout,
-                    verify=self._verify,
-                )
+                with self._slots.held(self.deadline):
+                    stats.requests += 1
+                    response, content = self._http.post_within(
+                        url,
+                        deadline=self.deadline,
+                        max_bytes=self.max_page_bytes,
+                        data=data,
+                        timeout=self.timeout,
+                        verify=self._verify,
+                    )
+            except NoSlotFree as error:
+                raise _TransientFailure(f"{error} (portal.max_concurrent_requests)") from None
             except DeadlineExceeded as error:
                 raise _TransientFailure(f"{error} (portal.deadline_seconds)") from None
             except ResponseTooLarge as error:
@@ -430,6 +487,16 @@ class HttpPortal:
                 raise _TransientFailure(_describe(error)) from None
             if is_transient(response):
                 wait = retry_after_seconds(response) if response.status_code == 429 else None
+                if wait is not None and wait > self.deadline:
+                    # Waiting that long would hold the run: the department is tried again
+                    # later (runner.portal_retry_delays_seconds), within the run's deadline.
+                    raise PortalUnavailable(
+                        url,
+                        service,
+                        f"HTTP 429 asks to wait {wait:g} s, more than portal.deadline_seconds "
+                        f"({self.deadline:g} s)",
+                        1,
+                    )
                 raise _TransientFailure(f"HTTP {response.status_code}", wait)
             if response.status_code != 200:
                 raise PortalServiceError(
@@ -438,7 +505,7 @@ class HttpPortal:
                     str(response.status_code),
                 )
             try:
-                body = orjson.loads(content)
+                body = decode(content)
             except orjson.JSONDecodeError:
                 body = None
             if isinstance(body, dict):
@@ -508,6 +575,3 @@ def _describe(error: BaseException) -> str:
 def _snippet(content: bytes, limit: int = 120) -> str:
     text = content[:limit].decode("utf-8", errors="replace").replace("\n", " ").strip()
     return repr(text + ("…" if len(content) > limit else ""))
-
-
-# -- the in-memory fake ---------------------------------------------------------------

@@ -12,8 +12,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 NOT_SET = ""
 
@@ -35,8 +37,7 @@ CHANNEL_POSTAL = 3
 RESULT_BY_POST = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Forwarding:
+class Forwarding(msgspec.Struct, frozen=True, gc=False):
     """LienThong: the dossier was forwarded to another agency for a decision."""
 
     to_agency: str
@@ -45,16 +46,16 @@ class Forwarding:
     finished: str
 
 
-@dataclass(frozen=True, slots=True)
-class SupplementRequest:
+class SupplementRequest(msgspec.Struct, frozen=True, gc=False):
     """One entry of DanhSachHoSoBoSung."""
 
     requested: str
     received: str
 
 
-@dataclass(frozen=True, slots=True)
-class Dossier:
+# A msgspec Struct, not a dataclass: a frozen dataclass sets each field through
+# object.__setattr__, which cost more than decoding the record; a Struct is built in C.
+class Dossier(msgspec.Struct, frozen=True, gc=False):
     """One validated dossier record (field names follow docs/portal-api.md in English)."""
 
     code: str  # MaHoSo
@@ -79,20 +80,11 @@ class Dossier:
     digitised: bool = False  # HoSoCoThanhPhanSoHoa
     updated: str = NOT_SET  # NgayCapNhat
     # How many of its texts held code points XML cannot carry or were not NFC (see clean_text).
-    text_cleaned: int = field(default=0, compare=False, repr=False)
+    text_cleaned: int = 0
 
 
-# A frozen dataclass sets each field through object.__setattr__, which costs a third of
-# reading a record; filling the slots directly gives the very same immutable value.
-_DOSSIER_SLOTS = tuple(Dossier.__dict__[item.name].__set__ for item in fields(Dossier))
-
-
-def _new_dossier(*values: Any) -> Dossier:
-    """Return a Dossier of every field's value in the order of the class's fields."""
-    dossier = object.__new__(Dossier)
-    for fill, value in zip(_DOSSIER_SLOTS, values, strict=True):
-        fill(dossier, value)
-    return dossier
+# Every field's value, positionally in the order of the class's fields.
+new_dossier = Dossier
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +144,30 @@ _MINUTE_SECONDS = frozenset(
 )
 
 
+# The hours (yyyyMMddHH) already found valid: the times of one fetch share a few thousand,
+# and one lookup of them replaces two. Bounded: emptied when full.
+_VALID_HOURS: set[str] = set()
+_VALID_HOURS_LIMIT = 100_000
+
+
 def is_portal_time(value: str) -> bool:
     """Tell whether `value` is a well-formed `yyyyMMddHHmmss` time (a cheap check, no datetime)."""
-    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS or value[:4] not in _YEARS:
+    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS:
         return False
-    if value[4:10] in _MONTH_DAY_HOURS:
+    hour = value[:10]
+    if hour in _VALID_HOURS:
         return True
-    return value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4]))
+    if value[:4] not in _YEARS:
+        return False
+    if not (
+        value[4:10] in _MONTH_DAY_HOURS
+        or (value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4])))
+    ):
+        return False
+    if len(_VALID_HOURS) >= _VALID_HOURS_LIMIT:
+        _VALID_HOURS.clear()
+    _VALID_HOURS.add(hour)
+    return True
 
 
 def _time(
@@ -198,6 +207,37 @@ def _bool(raw: Mapping[str, Any], key: str) -> bool:
 def _text(raw: Mapping[str, Any], key: str) -> str:
     value = raw.get(key)
     return "" if value is None else str(value)
+
+
+def forwarding_of(link: Any, code: str) -> tuple[Forwarding, bool]:
+    """Read a set LienThong of record `code`; return it and whether its text was cleaned."""
+    if not isinstance(link, Mapping):
+        raise InvalidDossier(code, "LienThong is not an object")
+    to_agency, changed = clean_text(_text(link, "MaDonViNhan").strip())
+    forwarding = Forwarding(
+        to_agency=to_agency,
+        sent=_time(link, "NgayGui", code, within="LienThong"),
+        due=_time(link, "NgayHenTra", code, within="LienThong"),
+        finished=_time(link, "NgayKetThucXuLy", code, within="LienThong"),
+    )
+    return forwarding, changed
+
+
+def supplements_of(entries: Any, code: str) -> tuple[SupplementRequest, ...]:
+    """Read a set DanhSachHoSoBoSung of record `code`."""
+    if not isinstance(entries, list):
+        raise InvalidDossier(code, "DanhSachHoSoBoSung is not a list")
+    requests = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise InvalidDossier(code, "an entry of DanhSachHoSoBoSung is not an object")
+        requests.append(
+            SupplementRequest(
+                requested=_time(entry, "NgayBoSung", code, within="DanhSachHoSoBoSung"),
+                received=_time(entry, "NgayTiepNhanBoSung", code, within="DanhSachHoSoBoSung"),
+            )
+        )
+    return tuple(requests)
 
 
 def parse_dossier(raw: Any) -> Dossier:
@@ -252,33 +292,13 @@ def parse_dossier(raw: Any) -> Dossier:
     forwarding = None
     link = get("LienThong")
     if link:
-        if not isinstance(link, Mapping):
-            raise InvalidDossier(code, "LienThong is not an object")
-        to_agency, changed = clean_text(_text(link, "MaDonViNhan").strip())
+        forwarding, changed = forwarding_of(link, code)
         cleaned += changed
-        forwarding = Forwarding(
-            to_agency=to_agency,
-            sent=_time(link, "NgayGui", code, within="LienThong"),
-            due=_time(link, "NgayHenTra", code, within="LienThong"),
-            finished=_time(link, "NgayKetThucXuLy", code, within="LienThong"),
-        )
 
     supplements: tuple[SupplementRequest, ...] = ()
     supplements_raw = get("DanhSachHoSoBoSung")
     if supplements_raw:
-        if not isinstance(supplements_raw, list):
-            raise InvalidDossier(code, "DanhSachHoSoBoSung is not a list")
-        entries = []
-        for entry in supplements_raw:
-            if not isinstance(entry, Mapping):
-                raise InvalidDossier(code, "an entry of DanhSachHoSoBoSung is not an object")
-            entries.append(
-                SupplementRequest(
-                    requested=_time(entry, "NgayBoSung", code, within="DanhSachHoSoBoSung"),
-                    received=_time(entry, "NgayTiepNhanBoSung", code, within="DanhSachHoSoBoSung"),
-                )
-            )
-        supplements = tuple(entries)
+        supplements = supplements_of(supplements_raw, code)
 
     procedure_code = get("MaTTHC")
     if type(procedure_code) is not str:
@@ -330,7 +350,7 @@ def parse_dossier(raw: Any) -> Dossier:
     elif type(updated) is not str or not is_portal_time(updated):
         updated = _time(raw, "NgayCapNhat", code)
 
-    return _new_dossier(
+    return new_dossier(
         code,
         agency,
         received,

@@ -23,6 +23,7 @@ from tasks.portal.dossiers import (
     is_portal_time,
     parse_dossier,
 )
+from tasks.portal.wire import WireDossier, dossier_of_wire, wire_as_dict
 
 __all__ = [
     "FetchStats",
@@ -68,8 +69,9 @@ class FetchStats:
 def record_code(raw: Any) -> str:
     """Return the record's MaHoSo stripped and in NFC ("" when it has none)."""
     # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
-    if type(raw) is dict or isinstance(raw, Mapping):
-        value = raw.get("MaHoSo")
+    kind = type(raw)
+    if kind is WireDossier or kind is dict or isinstance(raw, Mapping):
+        value = raw.MaHoSo if kind is WireDossier else raw.get("MaHoSo")
         if isinstance(value, str):
             value = value.strip()
             # NFC and NFD spellings of one code must be one code (ASCII is NFC already).
@@ -78,6 +80,8 @@ def record_code(raw: Any) -> str:
 
 
 def _updated_of(raw: Any) -> str:
+    if type(raw) is WireDossier:
+        return raw.NgayCapNhat or ""
     if isinstance(raw, Mapping):
         value = raw.get("NgayCapNhat")
         if isinstance(value, str):
@@ -92,10 +96,12 @@ def _newer(kept: Any, candidate: Any) -> Any:
 
 def _orderly(raw: Any) -> bool:
     """Tell whether a record looks like a dossier (a cheap check): only those set the order."""
-    if type(raw) is not dict:
+    if type(raw) is WireDossier:
+        status, received = raw.TrangThaiHoSo, raw.NgayTiepNhan
+    elif type(raw) is dict:
+        status, received = raw.get("TrangThaiHoSo"), raw.get("NgayTiepNhan")
+    else:
         return False
-    status = raw.get("TrangThaiHoSo")
-    received = raw.get("NgayTiepNhan")
     return (
         type(status) is int
         and 1 <= status <= 10
@@ -145,9 +151,15 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
             # A record without MaHoSo has nothing to merge on: validation rejects it.
             fresh.append(raw)
         yield from held
-        for code, position in held_index.items():
-            if code > floor and _orderly(held[position]):
-                floor = code
+        if held_index:
+            top = max(held_index)
+            if top > floor:
+                if _orderly(held[held_index[top]]):
+                    floor = top  # the highest code is a dossier's: no need to look further
+                else:
+                    for code, position in held_index.items():
+                        if code > floor and _orderly(held[position]):
+                            floor = code
         held, held_index = fresh, fresh_index
     yield from held
 
@@ -223,11 +235,21 @@ class PageGuard:
 
 
 def check_record(raw: Any, agency: str) -> Dossier | RejectedRecord:
-    """Validate one raw record of `agency`; return the Dossier or the RejectedRecord saying why."""
-    try:
-        dossier = parse_dossier(raw)
-    except InvalidDossier as error:
-        return RejectedRecord(error.code, error.reason)
+    """Validate one raw record of `agency`; return the Dossier or the RejectedRecord saying why.
+
+    A typed record (WireDossier) that passes the fast checks needs no more; any other goes
+    through `parse_dossier`, which names the reason.
+    """
+    dossier: Dossier | None = None
+    if type(raw) is WireDossier:
+        dossier = dossier_of_wire(raw)
+        if dossier is None:
+            raw = wire_as_dict(raw)
+    if dossier is None:
+        try:
+            dossier = parse_dossier(raw)
+        except InvalidDossier as error:
+            return RejectedRecord(error.code, error.reason)
     if dossier.agency != agency:
         return RejectedRecord(
             dossier.code, f"MaDonVi {dossier.agency} is not the agency asked for ({agency})"

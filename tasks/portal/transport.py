@@ -19,7 +19,16 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tasks.settings.deadline import Watchdog
 
-__all__ = ["DeadlineExceeded", "DeadlineSession", "ResponseTooLarge"]
+__all__ = [
+    "TRANSIENT_HTTP_STATUSES",
+    "DeadlineExceeded",
+    "DeadlineSession",
+    "ResponseTooLarge",
+    "is_transient",
+    "retry_after_seconds",
+]
+
+TRANSIENT_HTTP_STATUSES = frozenset({429, 502, 503, 504})
 
 # Per thread, the list that collects the connections of the request under way: the watchdog's
 # targets (a pooled connection is reused, so it registers at each request, not at connect).
@@ -75,9 +84,10 @@ def _shut_down(connection: Any) -> None:
 class DeadlineSession(requests.Session):
     """A requests Session whose `post_within` has a total deadline and a body size limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool_size: int = 10) -> None:
         super().__init__()
-        adapter = _Adapter()
+        # One kept-alive connection per request under way at once (pages read ahead).
+        adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -125,3 +135,31 @@ def _read_body(response: requests.Response, max_bytes: int) -> bytes:
             raise ResponseTooLarge(f"the answer is longer than {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def is_transient(failure: requests.Response | BaseException) -> bool:
+    """Tell whether a failed HTTP exchange is worth retrying.
+
+    Transient: HTTP 429, 502, 503, 504; timeouts; connections refused, dropped or reset;
+    bodies cut short. Not transient: certificate errors and every other status.
+    """
+    if isinstance(failure, requests.Response):
+        return failure.status_code in TRANSIENT_HTTP_STATUSES
+    if isinstance(failure, requests.exceptions.SSLError):
+        return False  # a certificate problem is configuration: retrying cannot fix it
+    return isinstance(
+        failure,
+        requests.Timeout | requests.ConnectionError | requests.exceptions.ChunkedEncodingError,
+    )
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Return the Retry-After of a response in seconds, None when absent or not a number."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP date: rare; plain backoff is good enough
+    return max(seconds, 0.0)

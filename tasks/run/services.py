@@ -55,6 +55,7 @@ def open_portal(config: AppConfig) -> HttpPortal:
         page_size=portal.page_size,
         max_attempts=portal.max_attempts,
         backoff_base=portal.backoff_seconds,
+        max_concurrent_requests=portal.max_concurrent_requests,
         verify=portal.ca_bundle or True,
     )
 

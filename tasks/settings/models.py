@@ -68,6 +68,9 @@ class PortalSettings(StrictModel):
     max_pages: int = Field(default=2000, ge=1)  # per agency and period
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = 0.5
+    # Politeness: requests under way at once to the portal from this process, all departments
+    # together (one agency's pages are read ahead within it).
+    max_concurrent_requests: int = Field(default=4, ge=1, le=64)
     # A CA bundle (PEM) trusted instead of certifi's authorities; REQUESTS_CA_BUNDLE is ignored.
     ca_bundle: str | None = None
 

@@ -84,7 +84,13 @@ def sleeps() -> list[float]:
 
 
 def client(sim: PortalSimulator, sleeps: list[float], **options: Any) -> HttpPortal:
+    """A client to `sim`, one request at a time unless told otherwise.
+
+    One at a time, the order of the requests (and so of the faults each meets, the waits
+    asked) is the test's to state; reading ahead has tests of its own (test_politeness.py).
+    """
     options.setdefault("password", PASSWORD)
+    options.setdefault("max_concurrent_requests", 1)
     return HttpPortal(
         sim.url,
         "demo",
