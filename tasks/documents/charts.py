@@ -37,6 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.engine import FigureName, Figures, RateName, Rates
@@ -99,14 +100,20 @@ def _new_figure(height_cm: float) -> Figure:
 
 
 def _png(figure: Figure) -> bytes:
-    """Draw `figure` to PNG bytes; without the Software tag the bytes depend on the data only."""
-    buffer = io.BytesIO()
-    # The canvas's own print_png lays the figure out and draws it once. Figure.savefig would
-    # first draw it a whole extra time, for the layout alone: a sixth of a chart's cost, for
-    # the very same bytes (the figure's dpi is already DPI).
+    """Draw `figure` to PNG bytes of 256 colours, with its dpi and nothing else in its metadata.
+
+    A chart holds a handful of colours and their anti-aliased edges: a palette of 256 keeps
+    what the eye sees and makes the PNG (and so the .docx, the PDF and the e-mail) less than
+    half the size of the 32-bit image at 220 dpi.
+    """
     canvas = figure.canvas
     assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
-    canvas.print_png(buffer, metadata={"Software": None})
+    # The canvas draws the figure once, laid out; Figure.savefig would draw it twice.
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG", optimize=True, dpi=(DPI, DPI))
     return buffer.getvalue()
 
 

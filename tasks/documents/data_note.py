@@ -68,10 +68,21 @@ def reason_in_vietnamese(reason: str) -> str:
     return UNKNOWN_REASON
 
 
+def quoted(text: str) -> str:
+    """Return `text` with every unprintable character escaped ("\\r", "\\x1b").
+
+    A MaHoSo comes from the portal: a line break in it must not forge a line of the log, of
+    the artifact or of the e-mail that names it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def rejected_details(quality: DataQuality, limit: int = NAMED_IN_NOTICE) -> list[str]:
     """Return "MaHoSo: lý do" for the first `limit` records rejected, then how many more."""
     lines = [
-        f"{record.code or '(không có MaHoSo)'}: {reason_in_vietnamese(record.reason)}"
+        quoted(f"{record.code or '(không có MaHoSo)'}: {reason_in_vietnamese(record.reason)}")
         for record in quality.rejected[:limit]
     ]
     rest = quality.rejected_count - len(lines)

@@ -119,3 +119,18 @@ def test_the_run_summary_artifact_lists_the_records() -> None:
     result = TargetResult(DepartmentTarget("STP", "Sở Tư pháp"), report=report)
     text = summary_markdown(RunSummary(may, dry_run=False, departments=[result]), may)
     assert "  - H99.09-240513-0006: thiếu NgayTiepNhan" in text
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("HS-1\r\nBcc: attacker@evil.example", "HS-1\\r\\nBcc: attacker@evil.example"),
+        ("HS-CTRL\x0b\x1b[31m", "HS-CTRL\\x0b\\x1b[31m"),
+        ("H99.09-240513-0006", "H99.09-240513-0006"),
+    ],
+)
+def test_a_code_cannot_break_a_line(code: str, shown: str) -> None:
+    quality = DataQuality(rejected=[RejectedRecord(code, "MaHoSo is missing")], rejected_count=1)
+    [line] = rejected_details(quality)
+    assert line == f"{shown}: thiếu MaHoSo"
+    assert "\n" not in (operator_notice(quality) or "")
