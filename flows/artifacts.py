@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from tasks.documents.data_note import rejected_details
 from tasks.documents.numbers import format_count, format_percent, format_score
 from tasks.figures.periods import Period
 from tasks.run.plan import RunPlan, RunSummary, message_count
@@ -101,6 +102,7 @@ def summary_markdown(summary: RunSummary, period: Period) -> str:
             f"trùng gộp {format_count(quality.duplicates_merged)}, "
             f"rút hồ sơ {format_count(quality.withdrawn)}"
         )
+        lines.extend(f"  - {line}" for line in rejected_details(quality))
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,14 @@
 
 Figures are built with `matplotlib.figure.Figure` and drawn by the Agg canvas directly, never
 through pyplot: pyplot keeps global figure state, which Prefect's worker threads would share.
-Every text element names its font, so no rcParams (global state) are read or changed.
+Every text element names its font file, so no rcParams nor the font manager (global state) are
+read or changed.
+
+What the report needs of a chart (docs/report-format.md, "Charts"): a serif beside the Times New
+Roman text (Noto Serif, from the fontpkg-noto-serif package, SIL OFL 1.1, every Vietnamese
+letter); drawn at the width it is placed at, so a size in points here is the printed size, and
+none under 9 pt; at least 200 dpi there; no title inside the image (the caption under it in the
+document is the title); labels worded as the text says them ("mức độ 3,4", "bưu chính công ích").
 
 Drawing is pure CPU that holds the GIL, and it is most of what a report costs: `draw_charts`
 draws a report's two charts in worker processes where the machine has cores to spare, so the
@@ -24,29 +31,36 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import fontpkg_noto_serif
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 from tasks.documents.numbers import format_count, format_percent
 from tasks.figures.engine import FigureName, Figures, RateName, Rates
 from tasks.figures.periods import Period
 
-# DejaVu Sans ships with matplotlib and covers every Vietnamese letter with its diacritics.
-FONT = "DejaVu Sans"
-DPI = 150
-WIDTH_CM = 16.0
-RESOLUTION_HEIGHT_CM = 7.0
-TREND_HEIGHT_CM = 8.5
+# Noto Serif Regular (the default instance of the variable font the package ships).
+FONT_FILE = fontpkg_noto_serif.ROOT / "files" / "NotoSerif[wdth,wght].ttf"
+FONT_FAMILY = fontpkg_noto_serif.FAMILY
+# The width the report places a chart at (report_document.CHART_WIDTH_CM; a test compares them).
+WIDTH_CM = 15.5
+DPI = 220
+RESOLUTION_HEIGHT_CM = 6.5
+TREND_HEIGHT_CM = 9.0
+# Point sizes at WIDTH_CM: the smallest text prints at 9.5 pt (Decree 30 text is 13-14 pt).
+TEXT_PT = 10.5
+SMALL_PT = 9.5
 _CM_PER_INCH = 2.54
 # Worker processes that draw charts (at most, and never more than the cores).
 MAX_CHART_PROCESSES = 4
 # How often a chart worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
 
-RESOLUTION_TITLE = "Kết quả giải quyết hồ sơ"
 RESOLUTION_EMPTY = "Không phát sinh hồ sơ giải quyết"
-TREND_TITLE = "Diễn biến các tỷ lệ chính trong 12 tháng"
 TREND_EMPTY = "Chưa có số liệu"
 
 # (figure key, label, colour) of the resolution split, in reading order.
@@ -59,9 +73,19 @@ RESOLUTION_PARTS: tuple[tuple[FigureName, str, str], ...] = (
 # (rate key, legend label, colour, marker) of the trend chart.
 TREND_SERIES: tuple[tuple[RateName, str, str, str], ...] = (
     ("early_rate", "Tỷ lệ giải quyết trước hạn", "#2e7d32", "o"),
-    ("online_l34_rate", "Tỷ lệ hồ sơ trực tuyến mức độ 3, 4", "#1565c0", "s"),
-    ("postal_rate", "Tỷ lệ trả kết quả qua BCCI", "#ef6c00", "^"),
+    ("online_l34_rate", "Tỷ lệ hồ sơ trực tuyến mức độ 3,4", "#1565c0", "s"),
+    ("postal_rate", "Tỷ lệ trả kết quả qua dịch vụ bưu chính công ích", "#ef6c00", "^"),
 )
+
+
+def font(size: float) -> FontProperties:
+    """Return the charts' serif at `size` points (as printed: figures are drawn at WIDTH_CM)."""
+    return FontProperties(fname=FONT_FILE, size=size)
+
+
+def _tick_font(axes: Axes, size: float) -> None:
+    for label in (*axes.get_xticklabels(), *axes.get_yticklabels()):
+        label.set_fontproperties(font(size))
 
 
 def _new_figure(height_cm: float) -> Figure:
@@ -76,20 +100,25 @@ def _new_figure(height_cm: float) -> Figure:
 
 
 def _png(figure: Figure) -> bytes:
-    """Draw `figure` to PNG bytes; without the Software tag the bytes depend on the data only."""
-    buffer = io.BytesIO()
-    # The canvas's own print_png lays the figure out and draws it once. Figure.savefig would
-    # first draw it a whole extra time, for the layout alone: a sixth of a chart's cost, for
-    # the very same bytes (the figure's dpi is already DPI).
+    """Draw `figure` to PNG bytes of 256 colours, with its dpi and nothing else in its metadata.
+
+    A chart holds a handful of colours and their anti-aliased edges: a palette of 256 keeps
+    what the eye sees and makes the PNG (and so the .docx, the PDF and the e-mail) less than
+    half the size of the 32-bit image at 220 dpi.
+    """
     canvas = figure.canvas
     assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
-    canvas.print_png(buffer, metadata={"Software": None})
+    # The canvas draws the figure once, laid out; Figure.savefig would draw it twice.
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG", optimize=True, dpi=(DPI, DPI))
     return buffer.getvalue()
 
 
-def _empty_chart(figure: Figure, title: str, message: str) -> Figure:
-    figure.suptitle(title, fontfamily=FONT, fontsize=12, fontweight="bold")
-    figure.text(0.5, 0.45, message, ha="center", va="center", fontfamily=FONT, fontsize=11)
+def _empty_chart(figure: Figure, message: str) -> Figure:
+    figure.text(0.5, 0.5, message, ha="center", va="center", fontproperties=font(TEXT_PT))
     return figure
 
 
@@ -109,7 +138,7 @@ def resolution_figure(figures: Figures) -> Figure:
     figure = _new_figure(RESOLUTION_HEIGHT_CM)
     total = sum(counts)
     if total == 0:
-        return _empty_chart(figure, RESOLUTION_TITLE, RESOLUTION_EMPTY)
+        return _empty_chart(figure, RESOLUTION_EMPTY)
 
     axes = figure.add_subplot()
     labels = [label for _, label, _ in RESOLUTION_PARTS]
@@ -117,7 +146,7 @@ def resolution_figure(figures: Figures) -> Figure:
     # Reversed so that "Trước hạn" reads first, at the top.
     positions = list(range(len(counts)))[::-1]
     axes.barh(positions, counts, color=colours, height=0.6)
-    axes.set_yticks(positions, labels, fontfamily=FONT, fontsize=10)
+    axes.set_yticks(positions, labels)
     for position, count in zip(positions, counts, strict=True):
         axes.text(
             count,
@@ -125,21 +154,23 @@ def resolution_figure(figures: Figures) -> Figure:
             f"  {format_count(count)} hồ sơ ({format_percent(count / total)})",
             va="center",
             ha="left",
-            fontfamily=FONT,
-            fontsize=10,
+            fontproperties=font(TEXT_PT),
         )
     # Room to the right of the longest bar for its label.
-    axes.set_xlim(0, max(counts) * 1.45)
-    axes.set_xlabel("Số hồ sơ", fontfamily=FONT, fontsize=10)
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
-    axes.tick_params(axis="x", labelfontfamily=FONT, labelsize=9)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_title(
-        f"{RESOLUTION_TITLE} (tổng số {total} hồ sơ)",
-        fontfamily=FONT,
-        fontsize=12,
-        fontweight="bold",
+    limit = max(counts) * 1.45
+    axes.set_xlim(0, limit)
+    # The total the caption does not give: the x axis names it.
+    axes.set_xlabel(
+        f"Số hồ sơ (tổng số {format_count(total)} hồ sơ đã giải quyết)",
+        fontproperties=font(TEXT_PT),
     )
+    # Ticks set here, not by a locator at drawing time, so that their labels exist to take the font.
+    steps = [v for v in MaxNLocator(nbins=5, integer=True).tick_values(0, limit) if v <= limit]
+    axes.set_xticks(steps, [f"{v:g}" for v in steps])
+    axes.spines[["top", "right"]].set_visible(False)
+    _tick_font(axes, SMALL_PT)
+    for label in axes.get_yticklabels():
+        label.set_fontproperties(font(TEXT_PT))
     return figure
 
 
@@ -162,7 +193,7 @@ def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
         rates.get(key) is not None for _, rates in points for key, _, _, _ in TREND_SERIES
     )
     if not has_value:
-        return _empty_chart(figure, TREND_TITLE, TREND_EMPTY)
+        return _empty_chart(figure, TREND_EMPTY)
 
     axes = figure.add_subplot()
     positions = list(range(len(points)))
@@ -171,25 +202,20 @@ def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
         values = [_as_percent(rates.get(key), period, key) for period, rates in points]
         axes.plot(positions, values, label=label, color=colour, marker=marker, markersize=4)
     axes.set_ylim(0, 105)
-    axes.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0f}%"))
+    steps = [0, 20, 40, 60, 80, 100]
+    axes.set_yticks(steps, [f"{v}%" for v in steps])
     axes.set_xlim(-0.5, len(points) - 0.5)
     axes.set_xticks(positions, [month_label(period) for period, _ in points])
-    axes.tick_params(axis="both", labelfontfamily=FONT, labelsize=8)
-    # Twelve labels such as "10/2023" do not fit side by side in 16 cm.
-    axes.tick_params(axis="x", labelrotation=35)
-    for tick_label in axes.get_xticklabels():
-        tick_label.set_horizontalalignment("right")
-        tick_label.set_rotation_mode("anchor")
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.set_title(TREND_TITLE, fontfamily=FONT, fontsize=12, fontweight="bold")
-    figure.legend(
-        loc="outside lower center",
-        ncols=2,
-        frameon=False,
-        prop={"family": FONT, "size": 8},
-    )
+    _tick_font(axes, SMALL_PT)
+    # Twelve labels such as "10/2023" at 9.5 pt do not fit side by side in 15.5 cm.
+    for tick_label in axes.get_xticklabels():
+        tick_label.set_rotation(35)
+        tick_label.set_horizontalalignment("right")
+        tick_label.set_rotation_mode("anchor")
+    # One entry a line: the labels are the text's own words, too long for two columns.
+    figure.legend(loc="outside lower center", ncols=1, frameon=False, prop=font(SMALL_PT))
     return figure
 
 

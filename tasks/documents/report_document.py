@@ -100,6 +100,7 @@ def build_report_context(
         place=settings.place,
         centre_name=settings.centre_name,
         issue_date=issue_date,
+        steady_change=settings.evaluation.steady_change,
     )
     signer = department.signer
     return {

@@ -8,7 +8,8 @@ Wording choices beyond the seed (docs/kpi-rules.md leaves them open):
   "... trong kỳ không phát sinh." in the evaluation;
 - a department text may mark italics as `*text*` (as the seed does); an unpaired asterisk stays
   literal; `{period}` in a text becomes the period label ("tháng 5/2024");
-- when nothing needs saying under "Tồn tại hạn chế" the report says "Không.".
+- when nothing needs saying under "Ưu điểm" or "Tồn tại hạn chế" the report says "Không.";
+- what is a strength and what a weakness: docs/evaluation-rules.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent
 from tasks.figures.engine import DataQuality, FigureName, Figures, FiguresReport, RateName, Rates
@@ -23,8 +25,9 @@ from tasks.figures.periods import Period
 from tasks.settings.models import DepartmentTexts, TargetRates
 
 PERIOD_PLACEHOLDER = "{period}"
-# How many MaHoSo the data-quality note names in one line before it only counts the rest.
-NOTE_CODE_LIMIT = 10
+# A rate that moved by less than this since the previous period (0..1) reads "tương đương"
+# (settings.yaml: evaluation.steady_change; docs/evaluation-rules.md).
+DEFAULT_STEADY_CHANGE = 0.01
 
 _UNIT = {"month": "tháng", "quarter": "quý", "half": "6 tháng", "year": "năm"}
 # "so với tháng trước": for a half-year "6 tháng trước" would read as a duration, so "kỳ trước".
@@ -205,44 +208,67 @@ def postal_line(figures: Figures, rates: Rates) -> str:
 
 
 # --- Đánh giá chung --------------------------------------------------------------------------
+# The rules are written down in docs/evaluation-rules.md; every sentence below follows them.
+
+
+Trend = Literal["equal", "steady", "up", "down"]
+
+
+def trend(current: float | None, previous: float | None, steady_change: float) -> Trend | None:
+    """Return how a rate moved since the previous period; None when either rate is missing.
+
+    "equal": both print the same; "steady": they differ by less than `steady_change` (0..1,
+    settings.yaml: evaluation.steady_change), which the report calls "tương đương".
+    """
+    if current is None or previous is None:
+        return None
+    if format_percent(current) == format_percent(previous):
+        return "equal"
+    if abs(current - previous) < steady_change:
+        return "steady"
+    return "up" if current > previous else "down"
+
+
+def _previous_runs(previous: float, period: Period) -> tuple[Run, ...]:
+    name = f"{previous_period_name(period)} là {format_percent(previous)}"
+    return (Run(" ("), Run(name, italic=True), Run(")"))
 
 
 def comparison_runs(
-    current: float | None, previous: float | None, period: Period
+    current: float | None,
+    previous: float | None,
+    period: Period,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
 ) -> tuple[Run, ...]:
     """Return the change from the previous period: " đã tăng hơn so với tháng trước (tháng 4 là 28%)".
 
-    The parenthesis is italic. Equal printed percentages read "bằng tháng trước"; no runs when
-    either rate is missing. The text starts with a space so it follows the rate directly.
+    The parenthesis is italic. Equal printed percentages read "bằng tháng trước", a change
+    under `steady_change` "tương đương tháng trước (...)"; no runs when either rate is missing.
+    The text starts with a space so it follows the rate directly.
     """
-    if current is None or previous is None:
+    moved = trend(current, previous, steady_change)
+    if moved is None or previous is None:
         return ()
     before = _PREVIOUS[period.kind]
-    now_text, then_text = format_percent(current), format_percent(previous)
-    if now_text == then_text:
+    if moved == "equal":
         return (Run(f" bằng {before}"),)
-    verb = "đã tăng hơn so với" if current > previous else "giảm so với"
-    return (
-        Run(f" {verb} {before} ("),
-        Run(f"{previous_period_name(period)} là {then_text}", italic=True),
-        Run(")"),
-    )
+    verb = {"steady": "tương đương", "up": "đã tăng hơn so với", "down": "giảm so với"}[moved]
+    return (Run(f" {verb} {before}"), *_previous_runs(previous, period))
 
 
 def timeliness_sentence(figures: Figures, rates: Rates) -> str:
-    """Return the sentence on dossiers resolved early and late."""
+    """Return the strength on timeliness: the early share, and "no late dossier" when none was.
+
+    A late dossier is never told as a strength: with one, the sentence names the early share
+    only, and "Còn ... hồ sơ giải quyết quá hạn." goes under "Tồn tại hạn chế".
+    """
     resolved = figures["resolved"]
     if resolved == 0:
         return "Trong kỳ không có hồ sơ nào được giải quyết xong."
     early = format_count(figures["resolved_early"])
     share = f"{early}/{format_count(resolved)} hồ sơ chiếm {format_percent(rates['early_rate'])}"
-    late = figures["resolved_late"]
-    tail = (
-        "trong kỳ không có hồ sơ nào chậm, muộn"
-        if late == 0
-        else f"trong kỳ có {format_count(late)} hồ sơ giải quyết quá hạn"
-    )
-    return f"Số hồ sơ giải quyết trước hạn là {share}, {tail}."
+    tail = ", trong kỳ không có hồ sơ nào chậm, muộn" if figures["resolved_late"] == 0 else ""
+    return f"Số hồ sơ giải quyết trước hạn là {share}{tail}."
 
 
 def online_sentence(rates: Rates, target: float, period: Period) -> str:
@@ -258,7 +284,12 @@ def online_sentence(rates: Rates, target: float, period: Period) -> str:
     )
 
 
-def postal_sentence(rates: Rates, previous_rates: Rates | None, period: Period) -> Paragraph:
+def postal_sentence(
+    rates: Rates,
+    previous_rates: Rates | None,
+    period: Period,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
+) -> Paragraph:
     """Return the evaluation's postal sentence with its month-over-month comparison."""
     subject = (
         "Tiếp nhận và trả kết quả giải quyết thủ tục hành chính qua dịch vụ bưu chính công ích "
@@ -271,10 +302,92 @@ def postal_sentence(rates: Rates, previous_rates: Rates | None, period: Period) 
     return Paragraph(
         (
             Run(f"{subject} đạt tỷ lệ {format_percent(rate)}"),
-            *comparison_runs(rate, previous, period),
+            *comparison_runs(rate, previous, period, steady_change),
             Run("."),
         )
     )
+
+
+def shortfall_paragraph(
+    key: RateName,
+    rate: float,
+    target: float,
+    previous: float | None,
+    period: Period,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
+) -> Paragraph:
+    """Return "Tỷ lệ ... đạt X%[, tăng so với tháng trước (...) nhưng] chưa đạt chỉ tiêu Y%."."""
+    lead = Run(f"Tỷ lệ {_TARGET_SUBJECTS[key]} đạt {format_percent(rate)}, ")
+    short = f"chưa đạt chỉ tiêu {format_percent(target)}."
+    moved = trend(rate, previous, steady_change)
+    if moved is None or previous is None:
+        return Paragraph((lead, Run(short)))
+    before = _PREVIOUS[period.kind]
+    if moved == "equal":
+        return Paragraph((lead, Run(f"bằng {before}, {short}")))
+    verb = {"steady": "tương đương", "up": "tăng so với", "down": "giảm so với"}[moved]
+    joint = " nhưng " if moved == "up" else ", "
+    return Paragraph(
+        (lead, Run(f"{verb} {before}"), *_previous_runs(previous, period), Run(joint + short))
+    )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One generated sentence of the evaluation and the figures or rates it judges."""
+
+    judges: frozenset[str]
+    paragraph: Paragraph
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The generated strengths and weaknesses; no figure is judged on both sides."""
+
+    strengths: tuple[Finding, ...]  # in the seed's order: timeliness, online, postal
+    weaknesses: tuple[Finding, ...]
+
+
+def _meets(rate: float | None, target: float) -> bool:
+    return rate is not None and rate >= target
+
+
+def evaluate(
+    report: FiguresReport,
+    previous_rates: Rates | None,
+    targets: TargetRates,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
+) -> Evaluation:
+    """Judge the figures by docs/evaluation-rules.md: each a strength, a weakness or neither."""
+    figures, rates, period = report.figures, report.rates, report.period
+    good: list[Finding] = []
+    bad: list[Finding] = []
+
+    late = figures["resolved_late"]
+    if figures["resolved"]:
+        if _meets(rates["early_rate"], targets.early_rate):
+            judged = {"early_rate", "resolved_late"} if late == 0 else {"early_rate"}
+            sentence = timeliness_sentence(figures, rates)
+            good.append(Finding(frozenset(judged), Paragraph.plain(sentence)))
+        elif late == 0:  # the early share under its target is a weakness, below
+            sentence = "Trong kỳ không có hồ sơ nào giải quyết chậm, muộn."
+            good.append(Finding(frozenset({"resolved_late"}), Paragraph.plain(sentence)))
+    if _meets(rates["online_l34_rate"], targets.online_l34_rate):
+        online = online_sentence(rates, targets.online_l34_rate, period)
+        good.append(Finding(frozenset({"online_l34_rate"}), Paragraph.plain(online)))
+    if _meets(rates["postal_rate"], targets.postal_rate):
+        postal = postal_sentence(rates, previous_rates, period, steady_change)
+        good.append(Finding(frozenset({"postal_rate"}), postal))
+
+    for key in _TARGET_SUBJECTS:
+        rate, target = rates[key], getattr(targets, key)
+        if rate is not None and rate < target:
+            previous = previous_rates.get(key) if previous_rates else None
+            shortfall = shortfall_paragraph(key, rate, target, previous, period, steady_change)
+            bad.append(Finding(frozenset({key}), shortfall))
+    for figure, line in overdue_lines(figures):
+        bad.append(Finding(frozenset({figure}), Paragraph.plain(line)))
+    return Evaluation(tuple(good), tuple(bad))
 
 
 def strengths(
@@ -282,57 +395,43 @@ def strengths(
     previous_rates: Rates | None,
     targets: TargetRates,
     texts: DepartmentTexts,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
 ) -> list[Paragraph]:
     """Return the "Ưu điểm" paragraphs: timeliness, online, the department's own, postal."""
-    period = report.period
-    return [
-        Paragraph.plain(timeliness_sentence(report.figures, report.rates)),
-        Paragraph.plain(online_sentence(report.rates, targets.online_l34_rate, period)),
-        *(configured_paragraph(text, period) for text in texts.strengths),
-        postal_sentence(report.rates, previous_rates, period),
-    ]
+    found = evaluate(report, previous_rates, targets, steady_change).strengths
+    generated = [f.paragraph for f in found if "postal_rate" not in f.judges]
+    postal = [f.paragraph for f in found if "postal_rate" in f.judges]
+    own = [configured_paragraph(text, report.period) for text in texts.strengths]
+    return [*generated, *own, *postal] or [Paragraph.plain("Không.")]
 
 
-def target_shortfalls(rates: Rates, targets: TargetRates) -> list[str]:
-    """Return one line for each rate below its configured target."""
-    lines = []
-    for key, subject in _TARGET_SUBJECTS.items():
-        rate, target = rates[key], getattr(targets, key)
-        if rate is not None and rate < target:
-            lines.append(
-                f"Tỷ lệ {subject} đạt {format_percent(rate)}, "
-                f"chưa đạt chỉ tiêu {format_percent(target)}."
-            )
-    return lines
-
-
-def overdue_lines(figures: Figures) -> list[str]:
-    """Return one line for each kind of overdue dossier."""
-    lines = []
+def overdue_lines(figures: Figures) -> list[tuple[FigureName, str]]:
+    """Return (figure, line) for each kind of overdue dossier."""
+    lines: list[tuple[FigureName, str]] = []
     if figures["resolved_late"]:
-        lines.append(f"Còn {format_count(figures['resolved_late'])} hồ sơ giải quyết quá hạn.")
+        count = format_count(figures["resolved_late"])
+        lines.append(("resolved_late", f"Còn {count} hồ sơ giải quyết quá hạn."))
     if figures["in_progress_overdue"]:
-        lines.append(
-            f"Còn {format_count(figures['in_progress_overdue'])} hồ sơ đang giải quyết đã quá hạn."
-        )
+        count = format_count(figures["in_progress_overdue"])
+        lines.append(("in_progress_overdue", f"Còn {count} hồ sơ đang giải quyết đã quá hạn."))
     late_forwarded = figures["vpubnd_late"] + figures["vpubnd_overdue"]
     if late_forwarded:
-        lines.append(
-            f"Còn {format_count(late_forwarded)} hồ sơ liên thông Văn phòng UBND tỉnh quá hạn."
-        )
+        count = format_count(late_forwarded)
+        lines.append(("vpubnd_late", f"Còn {count} hồ sơ liên thông Văn phòng UBND tỉnh quá hạn."))
     return lines
 
 
 def weaknesses(
-    report: FiguresReport, targets: TargetRates, texts: DepartmentTexts
+    report: FiguresReport,
+    targets: TargetRates,
+    texts: DepartmentTexts,
+    previous_rates: Rates | None = None,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
 ) -> list[Paragraph]:
     """Return the "Tồn tại hạn chế" paragraphs: shortfalls, overdue dossiers, the department's own."""
-    generated = [
-        *target_shortfalls(report.rates, targets),
-        *overdue_lines(report.figures),
-    ]
+    found = evaluate(report, previous_rates, targets, steady_change).weaknesses
     paragraphs = [
-        *(Paragraph.plain(line) for line in generated),
+        *(finding.paragraph for finding in found),
         *(configured_paragraph(text, report.period) for text in texts.weaknesses),
     ]
     return paragraphs or [Paragraph.plain("Không.")]
@@ -341,17 +440,12 @@ def weaknesses(
 # --- Ghi chú về số liệu ----------------------------------------------------------------------
 
 
-def _named(items: list[str], total: int, noun: str) -> str:
-    shown = items[:NOTE_CODE_LIMIT]
-    text = ", ".join(shown)
-    rest = total - len(shown)
-    if rest > 0:
-        text += f" và {format_count(rest)} {noun} khác"
-    return text
-
-
 def data_quality_lines(quality: DataQuality) -> list[str]:
-    """Return the bullet lines of the data-quality note; none when all is clean."""
+    """Return the bullet lines of the data-quality note, counts only; none when all is clean.
+
+    The note is part of a signed document: it never names a record nor repeats a validator's
+    message. The records and their reasons go to the operators (tasks/documents/data_note.py).
+    """
     items: list[str] = []
     recon = quality.reconciliation
     if recon is not None and not recon.balanced:
@@ -362,7 +456,7 @@ def data_quality_lines(quality: DataQuality) -> list[str]:
         )
     if quality.withdrawn:
         items.append(
-            f"{format_count(quality.withdrawn)} hồ sơ tổ chức, cá nhân rút hồ sơ "
+            f"{format_count(quality.withdrawn)} hồ sơ do tổ chức, cá nhân xin rút "
             "(chưa thể hiện trong các mục trên)"
         )
     if quality.excluded:
@@ -370,18 +464,14 @@ def data_quality_lines(quality: DataQuality) -> list[str]:
             f"{_STATUS_NAMES.get(status, f'trạng thái {status}')}: {format_count(count)}"
             for status, count in sorted(quality.excluded_by_status.items())
         )
-        line = f"{format_count(quality.excluded)} hồ sơ không tính vào số liệu báo cáo ({parts})"
-        if quality.excluded_codes:
-            line += ": " + _named(quality.excluded_codes, quality.excluded, "hồ sơ")
-        items.append(line)
+        items.append(
+            f"{format_count(quality.excluded)} hồ sơ không tính vào số liệu báo cáo ({parts})"
+        )
     if quality.rejected_count:
-        named = [
-            f"{record.code or '(không có mã)'} ({record.reason})" for record in quality.rejected
-        ]
-        line = f"{format_count(quality.rejected_count)} bản ghi không hợp lệ bị loại khỏi số liệu"
-        if named:
-            line += ": " + _named(named, quality.rejected_count, "bản ghi")
-        items.append(line)
+        items.append(
+            f"{format_count(quality.rejected_count)} hồ sơ có dữ liệu không hợp lệ, "
+            "không tính vào số liệu"
+        )
     if quality.duplicates_merged:
         items.append(
             f"{format_count(quality.duplicates_merged)} bản ghi trùng lặp trên cổng dịch vụ "
@@ -456,6 +546,7 @@ def build_report_body(
     place: str,
     centre_name: str,
     issue_date: date | None = None,
+    steady_change: float = DEFAULT_STEADY_CHANGE,
 ) -> ReportBody:
     """Return every generated paragraph of one department's report."""
     period = report.period
@@ -470,8 +561,8 @@ def build_report_body(
         data_quality=tuple(
             Paragraph.plain(line) for line in data_quality_lines(report.data_quality)
         ),
-        strengths=tuple(strengths(report, previous_rates, targets, texts)),
-        weaknesses=tuple(weaknesses(report, targets, texts)),
+        strengths=tuple(strengths(report, previous_rates, targets, texts, steady_change)),
+        weaknesses=tuple(weaknesses(report, targets, texts, previous_rates, steady_change)),
         next_tasks=tuple(configured_paragraph(text, period) for text in texts.next_tasks),
         proposals=configured_paragraph(proposals, period),
         closing=Paragraph.plain(closing_line(centre_name, department_name, period)),

@@ -169,6 +169,9 @@ FORM_KEYS: tuple[FigureName, ...] = (
     "in_progress",
     "in_progress_not_due",
     "in_progress_overdue",
+    # Not columns of Biểu II.06a, but without them its rows do not add up (Reconciliation).
+    "withdrawn",
+    "returned",
 )
 
 # How many excluded or rejected MaHoSo a report names before it only counts them.
@@ -424,8 +427,10 @@ def compute_figures(
         if closed and closed <= end:
             if status == STATUS_WITHDRAWN:
                 counts["withdrawn"] += 1
+                form["withdrawn"] += 1
             elif status == STATUS_RETURNED:
                 counts["returned"] += 1
+                form["returned"] += 1
             else:
                 if not record.due:
                     quality.missing_due_date += 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from tasks.delivery.ledger import DeliveryOutcome
+from tasks.documents.data_note import operator_notice
 from tasks.figures.engine import FiguresReport
 from tasks.figures.periods import InvalidPeriod, Period
 from tasks.national_index.standing import IndexFetch, ProgressCheck
@@ -195,6 +196,10 @@ class TargetResult:
                 "không có hồ sơ nào tiếp nhận trong kỳ (kiểm tra kỳ báo cáo và dữ liệu cổng "
                 "dịch vụ công); báo cáo vẫn được lập"
             )
+        # The signed report only counts the invalid records; the operators get them by name.
+        invalid = operator_notice(self.report.data_quality) if self.report is not None else None
+        if invalid is not None:
+            found.append(invalid)
         if self.documents is not None:
             found.extend(self.documents.notes)
         return found

@@ -258,7 +258,11 @@ def render_department(
         folder / f"{report_name(department_key, period)}.docx",
     )
     xlsx = write_department_data_form(
-        report, department.name, folder / f"{data_form_name(department_key, period)}.xlsx"
+        report,
+        department.name,
+        folder / f"{data_form_name(department_key, period)}.xlsx",
+        parent_authority=department.parent_authority,
+        place=config.settings.place,
     )
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
@@ -319,6 +323,8 @@ def render_summary(
         period,
         folder / f"{summary_data_form_name(period)}.xlsx",
         agency=config.settings.centre_name,
+        parent_authority=f"UBND {config.settings.province}",
+        place=config.settings.place,
     )
     pdf, notes = _pdf_of(config, docx)
     store.record_document(period, centre.ledger_key, "summary", docx)

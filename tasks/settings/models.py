@@ -128,6 +128,13 @@ class TargetRates(StrictModel):
     digitised_rate: float = 0.5
 
 
+class EvaluationSettings(StrictModel):
+    """How the evaluation (Ưu điểm / Tồn tại hạn chế) words a change (docs/evaluation-rules.md)."""
+
+    # A rate that moved by less than this since the previous period (0..1) reads "tương đương".
+    steady_change: float = Field(default=0.01, ge=0, le=1)
+
+
 class RunnerSettings(StrictModel):
     """How the flow runs its tasks: Prefect's default thread pool or a Dask cluster."""
 
@@ -206,6 +213,7 @@ class Settings(ExplicitEnvironment):
     national_index: NationalIndexSettings = NationalIndexSettings()
     smtp: SmtpSettings = SmtpSettings()
     targets: TargetRates = TargetRates()
+    evaluation: EvaluationSettings = EvaluationSettings()
     runner: RunnerSettings = RunnerSettings()
     documents: DocumentsSettings = DocumentsSettings()
 

@@ -67,6 +67,11 @@ def write_config(folder: Path, departments: tuple[str, ...] = DEPARTMENTS) -> Pa
     return folder
 
 
+# The subject of the operators' notice (templates/email/notice_subject.txt): records set aside
+# as invalid are told in it on every run that has them, faults or not.
+NOTICE_PREFIX = "[Lưu ý]"
+
+
 def department_of(message: ReceivedMessage) -> str | None:
     """Return the department (or CENTRE) whose report `message` carries; None for an alert."""
     value = message.message["X-Tthc-Department"]
@@ -167,8 +172,20 @@ class Province:
         return pairs
 
     def alerts(self) -> list[ReceivedMessage]:
-        """Return the failure alerts the operators received."""
-        return [m for m in self.smtp.received if department_of(m) is None]
+        """Return the failure alerts the operators received (not the notices of a run that completed)."""
+        return [
+            m
+            for m in self.smtp.received
+            if department_of(m) is None and not m.subject.startswith(NOTICE_PREFIX)
+        ]
+
+    def notices(self) -> list[ReceivedMessage]:
+        """Return the notices the operators received: the run completed, something needs a look."""
+        return [
+            m
+            for m in self.smtp.received
+            if department_of(m) is None and m.subject.startswith(NOTICE_PREFIX)
+        ]
 
     def ledger_sent(self) -> Counter[tuple[str, str]]:
         """Return the ledger's "sent" rows as (department, recipient) counts."""

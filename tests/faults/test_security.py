@@ -50,6 +50,7 @@ from tasks.settings.loading import PROJECT_ROOT, load_config
 from tests.builders import raw_dossier
 from tests.faults.conftest import ScenarioLog
 from tests.faults.province import (
+    OPERATOR,
     PERIOD,
     Baseline,
     Province,
@@ -420,7 +421,7 @@ def _hostile_records() -> list[dict[str, Any]]:
         # Counted dossiers whose field of activity is named to inject into the data form.
         raw_dossier("H99.15-EVIL-0001", **common, MaLinhVuc="LV-X1", TenLinhVuc=FORMULA),
         raw_dossier("H99.15-EVIL-0002", **common, MaLinhVuc="LV-X2", TenLinhVuc=TEMPLATE_CODE),
-        # Rejected records: their code and the reason are quoted in the report's data note.
+        # Rejected records: counted in the report's data note, named in the operators' notice.
         raw_dossier(MARKUP, **common, TrangThaiHoSo=12),
         raw_dossier(TEMPLATE_CODE, **common, TrangThaiHoSo=12),
         raw_dossier(HEADER, **common, TrangThaiHoSo=12),
@@ -453,14 +454,20 @@ def test_portal_data_cannot_inject_into_documents_messages_or_paths(
     documents = province.documents()
     report = documents[f"Báo cáo TTHC {PERIOD} SKHCN.docx"]
     text = "\n".join(p.text for p in docx.Document(str(report)).paragraphs)
-    # Quoted as text, escaped: no markup broke out, no template code ran.
-    assert "</w:t></w:r></w:p><w:p><w:r><w:t>CHÈN" in text
-    assert "{{ 7*7 }}{% for x in range(3) %}LẶP{% endfor %}" in text
-    assert "LẶPLẶPLẶP" not in text
-    assert "HS-CTRL" in text  # a code holding control characters does not break the XML
+    # The signed report counts the five rejected records and names none of them.
+    assert "- 05 hồ sơ có dữ liệu không hợp lệ, không tính vào số liệu" in text
+    assert "CHÈN" not in text
+    assert "HS-CTRL" not in text
     with zipfile.ZipFile(report) as package:
         body = package.read("word/document.xml").decode()
     assert "<w:t>CHÈN" not in body
+    # The operators' notice names them, quoted as text: no template code ran.
+    [notice] = province.notices()
+    named = notice.text()
+    assert "</w:t></w:r></w:p><w:p><w:r><w:t>CHÈN" in named
+    assert "{{ 7*7 }}{% for x in range(3) %}LẶP{% endfor %}" in named
+    assert "LẶPLẶPLẶP" not in named
+    assert "HS-CTRL" in named
 
     form = documents[f"Biểu mẫu số liệu {PERIOD} SKHCN.xlsx"]
     sheet = openpyxl.load_workbook(form).worksheets[0]
@@ -474,7 +481,7 @@ def test_portal_data_cannot_inject_into_documents_messages_or_paths(
     assert quoted  # the rejected record is logged, its line breaks escaped: no forged line
     assert not [line for line in quoted if "\nBcc:" in line or "\rBcc" in line]
 
-    allowed = {address for _, address in province.expected()}
+    allowed = {address for _, address in province.expected()} | {OPERATOR}
     for message in messages:
         assert {address.lower() for address in message.envelope_to} <= allowed
         for header, value in message.message.items():

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from tasks.documents.charts import (
     DPI,
+    FONT_FILE,
     RESOLUTION_EMPTY,
     TREND_EMPTY,
     WIDTH_CM,
@@ -22,6 +23,7 @@ from tasks.documents.charts import (
     trend_chart_png,
     trend_figure,
 )
+from tasks.documents.report_document import CHART_WIDTH_CM
 from tasks.figures.periods import Period
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -68,14 +70,65 @@ SEED_TREND = twelve_months(
     ],
     ids=["resolution", "resolution-empty", "trend", "trend-empty"],
 )
-def test_charts_are_png_16_cm_wide_at_150_dpi_without_missing_glyphs(
+def test_charts_are_at_least_200_dpi_where_placed_without_missing_glyphs(
     draw: Callable[[], bytes],
 ) -> None:
     data = draw()
     width, height = png_size(data)
-    assert width == int(WIDTH_CM / 2.54 * DPI)  # 944 px
-    assert 300 <= height <= 600
+    assert width == int(WIDTH_CM / 2.54 * DPI)  # 1342 px
+    assert width / (CHART_WIDTH_CM / 2.54) >= 200  # dots per inch as printed in the report
+    assert 450 <= height <= 900
     assert glyph_warnings(draw) == []
+
+
+FIGURES = {
+    "resolution": lambda: resolution_figure(SEED_SPLIT),
+    "resolution-empty": lambda: resolution_figure(ZERO_SPLIT),
+    "trend": lambda: trend_figure(SEED_TREND),
+    "trend-empty": lambda: trend_figure([]),
+}
+
+
+def drawn_texts(figure: Figure) -> list:
+    figure.canvas.draw()
+    return [
+        text
+        for text in figure.findobj(match=lambda a: hasattr(a, "get_fontproperties"))
+        if text.get_text().strip() and text.get_visible()
+    ]
+
+
+@pytest.mark.parametrize("build", FIGURES.values(), ids=FIGURES.keys())
+def test_every_text_is_the_serif_at_9_pt_or_more_as_printed(build: Callable[[], Figure]) -> None:
+    texts = drawn_texts(build())
+    assert texts
+    scale = CHART_WIDTH_CM / WIDTH_CM  # the document shrinks or stretches the image by this
+    for text in texts:
+        properties = text.get_fontproperties()
+        assert properties.get_file() == str(FONT_FILE), text.get_text()
+        assert properties.get_size_in_points() * scale >= 9, text.get_text()
+
+
+@pytest.mark.parametrize("build", FIGURES.values(), ids=FIGURES.keys())
+def test_no_title_inside_the_image(build: Callable[[], Figure]) -> None:
+    figure = build()
+    assert figure.get_suptitle() == ""
+    assert all(axes.get_title() == "" for axes in figure.axes)
+    words = " ".join(t.get_text() for t in drawn_texts(figure))
+    assert "Biểu đồ" not in words
+    assert "Diễn biến" not in words
+    assert "Kết quả giải quyết" not in words
+
+
+def test_trend_legend_words_the_rates_as_the_text_does() -> None:
+    (legend,) = trend_figure(SEED_TREND).legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [
+        "Tỷ lệ giải quyết trước hạn",
+        "Tỷ lệ hồ sơ trực tuyến mức độ 3,4",
+        "Tỷ lệ trả kết quả qua dịch vụ bưu chính công ích",
+    ]
+    assert not any("BCCI" in label or "3, 4" in label for label in labels)
 
 
 def test_glyph_check_sees_a_missing_glyph() -> None:
@@ -91,7 +144,7 @@ def test_glyph_check_sees_a_missing_glyph() -> None:
 
 def test_resolution_chart_labels_counts_and_percentages_in_vietnamese() -> None:
     texts = texts_of(resolution_figure(SEED_SPLIT))
-    assert "Kết quả giải quyết hồ sơ (tổng số 54 hồ sơ)" in texts
+    assert "Số hồ sơ (tổng số 54 hồ sơ đã giải quyết)" in texts
     assert {"Trước hạn", "Đúng hạn", "Quá hạn"} <= set(texts)
     labels = {t.strip() for t in texts}
     assert {"49 hồ sơ (90,7%)", "05 hồ sơ (9,3%)", "0 hồ sơ (0%)"} <= labels

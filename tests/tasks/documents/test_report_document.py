@@ -225,7 +225,7 @@ def test_data_quality_note_follows_the_attachment_line(rendered: Document) -> No
     start = body.index("(Gửi kèm theo biểu mẫu số liệu báo cáo)")
     assert body[start + 1 : start + 3] == [
         "Ghi chú về số liệu:",
-        "- 04 hồ sơ tổ chức, cá nhân rút hồ sơ (chưa thể hiện trong các mục trên).",
+        "- 04 hồ sơ do tổ chức, cá nhân xin rút (chưa thể hiện trong các mục trên).",
     ]
 
 

@@ -613,10 +613,16 @@ def test_by_field_rows_count_the_data_form_and_sum_to_the_totals() -> None:
                 "resolved_late": 1,
                 "in_progress": 1,
                 "in_progress_not_due": 1,
+                "withdrawn": 1,
             },
         ),
     }
     assert [row.code for row in report.by_field] == ["", "LV01", "LV02"]
+    for row in report.by_field:  # every row adds up, as the data form shows it
+        c = row.counts
+        assert c["received_total"] == (
+            c["resolved"] + c["in_progress"] + c["withdrawn"] + c["returned"]
+        ), row.code
     for key in FORM_KEYS:
         assert sum(row.counts[key] for row in report.by_field) == report.figures[key], key
 

@@ -219,3 +219,27 @@ def test_a_department_without_any_dossier_of_the_period_is_a_notice() -> None:
     assert key == "SKHCN"
     assert notice.startswith("không có hồ sơ nào tiếp nhận trong kỳ")
     assert summary.failures == []  # still reported: a notice, not a failure
+
+
+def test_records_set_aside_as_invalid_are_a_notice_naming_them_in_vietnamese() -> None:
+    from tasks.figures.engine import compute_figures
+    from tasks.portal.dossiers import RejectedRecord
+
+    bad = [
+        RejectedRecord("H99.09-240513-0006", "NgayTiepNhan is missing"),
+        RejectedRecord("H99.09-240521-0012", "TrangThaiHoSo 12 is not a status 1..10"),
+    ]
+    report = compute_figures(bad, MAY, "000.00.09.H99", "000.00.01.H99")
+    summary = RunSummary(
+        MAY,
+        dry_run=False,
+        departments=[TargetResult(DepartmentTarget("STP", "Sở Tư pháp"), report=report)],
+    )
+
+    notices = dict(summary.notices)
+    assert notices["STP"] == (
+        "02 hồ sơ có dữ liệu không hợp lệ, không tính vào số liệu (báo cáo chỉ ghi số lượng; cần "
+        "kiểm tra trên cổng dịch vụ công): H99.09-240513-0006: thiếu NgayTiepNhan; "
+        "H99.09-240521-0012: TrangThaiHoSo 12 không phải trạng thái từ 1 đến 10"
+    )
+    assert summary.failures == []
