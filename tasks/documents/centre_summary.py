@@ -46,7 +46,8 @@ UNRANKED = "-"
 TOTAL_LABEL = "Tổng cộng"
 RANKING_NOTE = (
     "Ghi chú: xếp hạng theo tỷ lệ giải quyết đúng hạn và trước hạn, sau đó theo tỷ lệ giải "
-    "quyết trước hạn; cơ quan, đơn vị không phát sinh hồ sơ giải quyết trong kỳ không xếp hạng."
+    "quyết trước hạn; cơ quan, đơn vị không phát sinh hồ sơ giải quyết trong kỳ không xếp hạng. "
+    "BCCI: dịch vụ bưu chính công ích."
 )
 INDEX_NOTE = (
     " Cột Bộ chỉ số 766: điểm của cơ quan trên Cổng Dịch vụ công quốc gia (tối đa 100 điểm) "

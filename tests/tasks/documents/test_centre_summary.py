@@ -145,6 +145,14 @@ def test_summary_document_table_values_in_rank_order(tmp_path: Path) -> None:
     assert total[8] == "2"
 
 
+def test_every_abbreviation_in_the_table_is_spelled_out(tmp_path: Path) -> None:
+    out = render_centre_summary(TEMPLATE, ROWS, MAY, SETTINGS, tmp_path / "summary.docx")
+    _, header, *_ = ranking_table(out)
+    paragraphs = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "Trả kết quả qua BCCI" in header
+    assert "BCCI: dịch vụ bưu chính công ích." in paragraphs
+
+
 def test_the_766_column_and_its_ranking(tmp_path: Path) -> None:
     def standing(total: float) -> Standing:
         return Standing(UnitScore("id", "H99.01", "x", "AGENCY", total, 1))
