@@ -15,6 +15,7 @@ from tasks.portal.dossiers import (
     CHANNEL_DIRECT,
     CHANNEL_ONLINE,
     CHANNEL_POSTAL,
+    RESULT_BY_POST,
     STATUS_NOT_ACCEPTED,
     STATUS_RESOLVED,
     STATUS_RESULT_RETURNED,
@@ -412,7 +413,7 @@ def compute_figures(
                 form["received_postal"] += 1
             if record.interagency:
                 counts["interagency_new"] += 1
-            if record.result_by_post:
+            if record.result_form == RESULT_BY_POST:
                 counts["postal_return"] += 1
             if record.fee_bearing:
                 counts["fee_bearing"] += 1

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 
 from tasks.portal.dossiers import Dossier, RejectedRecord
 from tasks.portal.paging import check_record
-from tasks.portal.wire import WireDossier, decode_body, dossier_of_wire, wire_as_dict
+from tasks.portal.wire import (
+    WireDossier,
+    decode_body,
+    decode_wire_page,
+    dossier_of_wire,
+    wire_as_dict,
+)
 from tests.builders import AGENCY, raw_dossier, raw_from_dossier
 from tests.tasks.portal.test_dossiers import MALFORMED, _dossiers
 
@@ -139,10 +145,21 @@ def test_reads_loose_and_unusual_values_as_the_reference(overrides: dict[str, An
     assert typed[0].text_cleaned == plain[0].text_cleaned
 
 
+def test_a_valid_page_decodes_straight_into_dossiers() -> None:
+    raw = raw_dossier("HS-1", TrangThaiHoSo=10, NgayKetThucXuLy="20240515100000")
+
+    decoded = decode_body(served(raw))["data"][0]
+
+    assert type(decoded) is Dossier
+    assert decoded == check_record(raw, AGENCY)
+
+
 def test_a_valid_record_is_read_without_the_reference() -> None:
-    record = decode_body(
+    # The careful path, record by record, which a page with anything unusual takes.
+    record = decode_wire_page(
         served(raw_dossier("HS-1", TrangThaiHoSo=10, NgayKetThucXuLy="20240515100000"))
     )
+    assert record is not None
     wire = record["data"][0]
 
     assert type(wire) is WireDossier
