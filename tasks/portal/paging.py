@@ -135,7 +135,8 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
         for raw in page:
-            code = record_code(raw)
+            # A Dossier's code is read already (record_code, inlined for the common case).
+            code = raw.code if type(raw) is Dossier else record_code(raw)
             if code:
                 position = held_index.get(code)
                 if position is not None:
