@@ -168,8 +168,10 @@ def _read_as_is(records: list[Dossier]) -> bool:
             return False
         code = record.code
         agency = record.agency
-        if code[:1] <= " " or code[-1:] <= " " or agency[:1] <= " " or agency[-1:] <= " ":
-            return False  # empty, or blanks the reference reader strips
+        if not (code and agency):
+            return False
+        if code[0] == " " or code[-1] == " " or agency[0] == " " or agency[-1] == " ":
+            return False  # the reference reader strips these (other blanks fail isprintable)
         codes = code + agency + record.procedure_code + record.field_code
         if not (codes.isascii() and codes.isprintable()):
             return False
