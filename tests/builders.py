@@ -181,7 +181,7 @@ def raw_from_dossier(value: Dossier) -> dict[str, Any]:
         "NgayTra": value.handed_back,
         "TrangThaiHoSo": value.status,
         "KenhThucHien": value.channel,
-        "HinhThuc": 1 if value.result_by_post else 0,
+        "HinhThuc": value.result_form,
         "MucDo": value.online_level,
         "LaLienThong": value.interagency,
         "LienThong": None
@@ -235,7 +235,7 @@ def seed_may_2024() -> list[Dossier]:
                 status,
                 field_code="LV01" if n % 3 else "LV02",
                 online_level=3 if n % 2 else 4,
-                result_by_post=n <= 40,
+                result_form=1 if n <= 40 else 0,
                 **kwargs,
             )
         )
@@ -271,7 +271,7 @@ def seed_april_2024() -> list[Dossier]:
             f"2024-04-{n - 2:02d} 08:30",
             STATUS_RESULT_RETURNED,
             finished=f"2024-04-{n + 1:02d} 15:00",
-            result_by_post=n <= 10,
+            result_form=1 if n <= 10 else 0,
         )
         for n in range(4, 26)
     ]

@@ -15,6 +15,7 @@ from tasks.portal.dossiers import (
     CHANNEL_DIRECT,
     CHANNEL_ONLINE,
     CHANNEL_POSTAL,
+    RESULT_BY_POST,
     STATUS_NOT_ACCEPTED,
     STATUS_RESOLVED,
     STATUS_RESULT_RETURNED,
@@ -350,8 +351,13 @@ def compute_figures(
     fields: dict[str, FieldFigures] = {}
     quality = DataQuality()
 
+    # One dict increment per dossier: each in-window dossier is reduced to the few values its
+    # figures depend on (its kind), and the kinds are counted; the figures are added up per
+    # kind once the records are read. A few thousand kinds at most: memory stays flat.
+    kinds: dict[tuple[Any, ...], int] = {}
+    seen = kinds.get
     for record in records:
-        if isinstance(record, RejectedRecord):
+        if type(record) is not Dossier and isinstance(record, RejectedRecord):
             quality.rejected_count += 1
             if len(quality.rejected) < NAMED_LIMIT:
                 quality.rejected.append(record)
@@ -371,7 +377,6 @@ def compute_figures(
             closed = record.handed_back or record.finished
         else:
             closed = ""
-        in_window = received <= end and (not closed or closed >= start)
 
         if record.supplements and any(
             start <= s.requested <= end for s in record.supplements if s.requested
@@ -383,72 +388,51 @@ def compute_figures(
                 counts, forwarding.sent, forwarding.due, forwarding.finished, start, end
             )
 
-        if not in_window:
+        if received > end or (closed and closed < start):
             quality.outside_window += 1
             continue
 
-        field_figures = fields.get(record.field_code)
-        if field_figures is None:
-            field_figures = fields[record.field_code] = FieldFigures(
-                record.field_code, record.field_name
-            )
-        # A computed key below ("resolved_" + timeliness): checked by dict.fromkeys at run time.
-        form = cast(dict[str, int], field_figures.counts)
-
-        form["received_total"] += 1
-        if received < start:
-            counts["carried_over"] += 1
-            form["carried_over"] += 1
-        else:
-            counts["received_new"] += 1
-            channel = record.channel
-            if channel == CHANNEL_ONLINE:
-                counts["received_online"] += 1
-                form["received_online"] += 1
-                if record.online_level in (3, 4):
-                    counts["online_l34"] += 1
-            elif channel == CHANNEL_DIRECT:
-                counts["received_direct"] += 1
-                form["received_direct"] += 1
-            elif channel == CHANNEL_POSTAL:
-                counts["received_postal"] += 1
-                form["received_postal"] += 1
-            if record.interagency:
-                counts["interagency_new"] += 1
-            if record.result_by_post:
-                counts["postal_return"] += 1
-            if record.fee_bearing:
-                counts["fee_bearing"] += 1
-                if record.paid_online:
-                    counts["paid_online"] += 1
-            if record.digitised:
-                counts["digitised"] += 1
-
+        due = record.due
         if closed and closed <= end:
             if status == STATUS_WITHDRAWN:
-                counts["withdrawn"] += 1
-                form["withdrawn"] += 1
+                outcome = _WITHDRAWN
             elif status == STATUS_RETURNED:
-                counts["returned"] += 1
-                form["returned"] += 1
+                outcome = _RETURNED
+            elif not due:
+                outcome = _RESOLVED_NO_DUE
             else:
-                if not record.due:
-                    quality.missing_due_date += 1
-                key = "resolved_" + _timeliness(closed, record.due)
-                counts["resolved"] += 1
-                counts[key] += 1
-                form["resolved"] += 1
-                form[key] += 1
+                # _timeliness(), inlined.
+                finished_day, due_day = closed[:8], due[:8]
+                if finished_day < due_day:
+                    outcome = _RESOLVED_EARLY
+                elif finished_day == due_day:
+                    outcome = _RESOLVED_ON_TIME
+                else:
+                    outcome = _RESOLVED_LATE
+        elif not due or due >= end:
+            outcome = _NOT_DUE
         else:
-            key = (
-                "in_progress_not_due"
-                if not record.due or record.due >= end
-                else "in_progress_overdue"
+            outcome = _OVERDUE
+        if received < start:
+            kind: tuple[Any, ...] = (record.field_code, record.field_name, outcome)
+        else:
+            channel = record.channel
+            kind = (
+                record.field_code,
+                record.field_name,
+                outcome,
+                channel if CHANNEL_DIRECT <= channel <= CHANNEL_POSTAL else 0,
+                channel == CHANNEL_ONLINE and 3 <= record.online_level <= 4,
+                bool(record.interagency),
+                record.result_form == RESULT_BY_POST,
+                bool(record.fee_bearing),
+                bool(record.fee_bearing and record.paid_online),
+                bool(record.digitised),
             )
-            counts["in_progress"] += 1
-            counts[key] += 1
-            form["in_progress"] += 1
-            form[key] += 1
+        kinds[kind] = seen(kind, 0) + 1
+
+    for kind, number in kinds.items():
+        _count_kind(counts, fields, quality, kind, number)
 
     counts["received_total"] = counts["carried_over"] + counts["received_new"]
     quality.withdrawn = counts["withdrawn"]
@@ -468,6 +452,75 @@ def compute_figures(
         by_field=sorted(fields.values(), key=lambda f: f.code),
         data_quality=quality,
     )
+
+
+# What became of an in-window dossier by the end of the period: the figures it counts in.
+_WITHDRAWN = 0
+_RETURNED = 1
+_RESOLVED_NO_DUE = 2
+_RESOLVED_EARLY = 3
+_RESOLVED_ON_TIME = 4
+_RESOLVED_LATE = 5
+_NOT_DUE = 6
+_OVERDUE = 7
+_OUTCOME_KEYS: dict[int, tuple[str, ...]] = {
+    _WITHDRAWN: ("withdrawn",),
+    _RETURNED: ("returned",),
+    _RESOLVED_NO_DUE: ("resolved", "resolved_on_time"),  # no due date: on time
+    _RESOLVED_EARLY: ("resolved", "resolved_early"),
+    _RESOLVED_ON_TIME: ("resolved", "resolved_on_time"),
+    _RESOLVED_LATE: ("resolved", "resolved_late"),
+    _NOT_DUE: ("in_progress", "in_progress_not_due"),
+    _OVERDUE: ("in_progress", "in_progress_overdue"),
+}
+_CHANNEL_KEYS = {
+    CHANNEL_ONLINE: "received_online",
+    CHANNEL_DIRECT: "received_direct",
+    CHANNEL_POSTAL: "received_postal",
+}
+
+
+def _count_kind(
+    counts: dict[str, int],
+    fields: dict[str, FieldFigures],
+    quality: DataQuality,
+    kind: tuple[Any, ...],
+    number: int,
+) -> None:
+    """Add `number` in-window dossiers of one kind (see compute_figures) to every figure."""
+    field_code, field_name, outcome = kind[:3]
+    field_figures = fields.get(field_code)
+    if field_figures is None:
+        # Kinds are counted in the order first met: the name is the first dossier's.
+        field_figures = fields[field_code] = FieldFigures(field_code, field_name)
+    # Computed keys below: checked by dict.fromkeys at run time.
+    form = cast(dict[str, int], field_figures.counts)
+    form["received_total"] += number
+    if len(kind) == 3:
+        counts["carried_over"] += number
+        form["carried_over"] += number
+    else:
+        channel, online_l34, interagency, by_post, fee_bearing, paid_online, digitised = kind[3:]
+        counts["received_new"] += number
+        channel_key = _CHANNEL_KEYS.get(channel)
+        if channel_key is not None:
+            counts[channel_key] += number
+            form[channel_key] += number
+        for flag, key in (
+            (online_l34, "online_l34"),
+            (interagency, "interagency_new"),
+            (by_post, "postal_return"),
+            (fee_bearing, "fee_bearing"),
+            (paid_online, "paid_online"),
+            (digitised, "digitised"),
+        ):
+            if flag:
+                counts[key] += number
+    if outcome == _RESOLVED_NO_DUE:
+        quality.missing_due_date += number
+    for key in _OUTCOME_KEYS[outcome]:
+        counts[key] += number
+        form[key] += number
 
 
 def _count_forwarding(

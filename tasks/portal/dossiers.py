@@ -37,25 +37,68 @@ CHANNEL_POSTAL = 3
 RESULT_BY_POST = 1
 
 
-class Forwarding(msgspec.Struct, frozen=True, gc=False):
+# The structs carry the portal's names (rename=): LayDanhSachHoSo pages are decoded straight
+# into them (tasks/portal/wire.py), the English names staying the ones the code reads.
+class Forwarding(
+    msgspec.Struct,
+    frozen=True,
+    gc=False,
+    rename={
+        "to_agency": "MaDonViNhan",
+        "sent": "NgayGui",
+        "due": "NgayHenTra",
+        "finished": "NgayKetThucXuLy",
+    },
+):
     """LienThong: the dossier was forwarded to another agency for a decision."""
 
-    to_agency: str
-    sent: str
-    due: str
-    finished: str
+    to_agency: str = ""
+    sent: str = NOT_SET
+    due: str = NOT_SET
+    finished: str = NOT_SET
 
 
-class SupplementRequest(msgspec.Struct, frozen=True, gc=False):
+class SupplementRequest(
+    msgspec.Struct,
+    frozen=True,
+    gc=False,
+    rename={"requested": "NgayBoSung", "received": "NgayTiepNhanBoSung"},
+):
     """One entry of DanhSachHoSoBoSung."""
 
-    requested: str
-    received: str
+    requested: str = NOT_SET
+    received: str = NOT_SET
+
+
+# Each field of Dossier and the portal's name for it (docs/portal-api.md).
+WIRE_NAMES = {
+    "code": "MaHoSo",
+    "agency": "MaDonVi",
+    "received": "NgayTiepNhan",
+    "status": "TrangThaiHoSo",
+    "procedure_code": "MaTTHC",
+    "procedure_name": "TenTTHC",
+    "field_code": "MaLinhVuc",
+    "field_name": "TenLinhVuc",
+    "due": "NgayHenTra",
+    "finished": "NgayKetThucXuLy",
+    "handed_back": "NgayTra",
+    "channel": "KenhThucHien",
+    "result_form": "HinhThuc",
+    "online_level": "MucDo",
+    "interagency": "LaLienThong",
+    "forwarding": "LienThong",
+    "supplements": "DanhSachHoSoBoSung",
+    "fee_bearing": "CoPhiLePhi",
+    "paid_online": "DuocThanhToanTrucTuyen",
+    "digitised": "HoSoCoThanhPhanSoHoa",
+    "updated": "NgayCapNhat",
+}
 
 
 # A msgspec Struct, not a dataclass: a frozen dataclass sets each field through
 # object.__setattr__, which cost more than decoding the record; a Struct is built in C.
-class Dossier(msgspec.Struct, frozen=True, gc=False):
+class Dossier(msgspec.Struct, frozen=True, gc=False, rename=WIRE_NAMES):
     """One validated dossier record (field names follow docs/portal-api.md in English)."""
 
     code: str  # MaHoSo
@@ -70,7 +113,9 @@ class Dossier(msgspec.Struct, frozen=True, gc=False):
     finished: str = NOT_SET  # NgayKetThucXuLy
     handed_back: str = NOT_SET  # NgayTra
     channel: int = 0  # KenhThucHien
-    result_by_post: bool = False  # HinhThuc == 1
+    # HinhThuc as served (RESULT_BY_POST: the result goes back by post), kept whole so that a
+    # page decodes straight into Dossier values.
+    result_form: int = 0  # HinhThuc
     online_level: int = 0  # MucDo
     interagency: bool = False  # LaLienThong
     forwarding: Forwarding | None = None  # LienThong
@@ -80,7 +125,13 @@ class Dossier(msgspec.Struct, frozen=True, gc=False):
     digitised: bool = False  # HoSoCoThanhPhanSoHoa
     updated: str = NOT_SET  # NgayCapNhat
     # How many of its texts held code points XML cannot carry or were not NFC (see clean_text).
+    # Never on the wire: a page that sends it is read by the reference reader.
     text_cleaned: int = 0
+
+    @property
+    def result_by_post(self) -> bool:
+        """Tell whether the result goes back by post (HinhThuc 1)."""
+        return self.result_form == RESULT_BY_POST
 
 
 # Every field's value, positionally in the order of the class's fields.
@@ -139,23 +190,23 @@ _MONTH_DAY_HOURS = frozenset(
     if (month, day) != (2, 29)  # 29 February exists in leap years only: checked apart
 )
 _HOURS = frozenset(f"{hour:02d}" for hour in range(24))
-_MINUTE_SECONDS = frozenset(
+MINUTE_SECONDS = frozenset(
     f"{minute:02d}{second:02d}" for minute in range(60) for second in range(60)
 )
 
 
 # The hours (yyyyMMddHH) already found valid: the times of one fetch share a few thousand,
 # and one lookup of them replaces two. Bounded: emptied when full.
-_VALID_HOURS: set[str] = set()
-_VALID_HOURS_LIMIT = 100_000
+VALID_HOURS: set[str] = set()
+VALID_HOURS_LIMIT = 100_000
 
 
 def is_portal_time(value: str) -> bool:
     """Tell whether `value` is a well-formed `yyyyMMddHHmmss` time (a cheap check, no datetime)."""
-    if len(value) != 14 or value[10:] not in _MINUTE_SECONDS:
+    if len(value) != 14 or value[10:] not in MINUTE_SECONDS:
         return False
     hour = value[:10]
-    if hour in _VALID_HOURS:
+    if hour in VALID_HOURS:
         return True
     if value[:4] not in _YEARS:
         return False
@@ -164,9 +215,9 @@ def is_portal_time(value: str) -> bool:
         or (value[4:8] == "0229" and value[8:10] in _HOURS and calendar.isleap(int(value[:4])))
     ):
         return False
-    if len(_VALID_HOURS) >= _VALID_HOURS_LIMIT:
-        _VALID_HOURS.clear()
-    _VALID_HOURS.add(hour)
+    if len(VALID_HOURS) >= VALID_HOURS_LIMIT:
+        VALID_HOURS.clear()
+    VALID_HOURS.add(hour)
     return True
 
 
@@ -363,7 +414,7 @@ def parse_dossier(raw: Any) -> Dossier:
         finished,
         handed_back,
         channel,
-        by_post == RESULT_BY_POST,
+        by_post,
         online_level,
         interagency,
         forwarding,

@@ -70,6 +70,8 @@ def record_code(raw: Any) -> str:
     """Return the record's MaHoSo stripped and in NFC ("" when it has none)."""
     # type() first: isinstance against the Mapping ABC costs more than the rest, per record.
     kind = type(raw)
+    if kind is Dossier:
+        return raw.code  # read as it is: stripped, ASCII
     if kind is WireDossier or kind is dict or isinstance(raw, Mapping):
         value = raw.MaHoSo if kind is WireDossier else raw.get("MaHoSo")
         if isinstance(value, str):
@@ -80,6 +82,8 @@ def record_code(raw: Any) -> str:
 
 
 def _updated_of(raw: Any) -> str:
+    if type(raw) is Dossier:
+        return raw.updated
     if type(raw) is WireDossier:
         return raw.NgayCapNhat or ""
     if isinstance(raw, Mapping):
@@ -96,6 +100,8 @@ def _newer(kept: Any, candidate: Any) -> Any:
 
 def _orderly(raw: Any) -> bool:
     """Tell whether a record looks like a dossier (a cheap check): only those set the order."""
+    if type(raw) is Dossier:
+        return True  # decoded and found valid (tasks/portal/wire.py)
     if type(raw) is WireDossier:
         status, received = raw.TrangThaiHoSo, raw.NgayTiepNhan
     elif type(raw) is dict:
@@ -129,7 +135,8 @@ def merge_pages(pages: Iterable[list[Any]], stats: FetchStats) -> Iterator[Any]:
         fresh: list[Any] = []
         fresh_index: dict[str, int] = {}
         for raw in page:
-            code = record_code(raw)
+            # A Dossier's code is read already (record_code, inlined for the common case).
+            code = raw.code if type(raw) is Dossier else record_code(raw)
             if code:
                 position = held_index.get(code)
                 if position is not None:
@@ -237,11 +244,14 @@ class PageGuard:
 def check_record(raw: Any, agency: str) -> Dossier | RejectedRecord:
     """Validate one raw record of `agency`; return the Dossier or the RejectedRecord saying why.
 
-    A typed record (WireDossier) that passes the fast checks needs no more; any other goes
-    through `parse_dossier`, which names the reason.
+    A Dossier decoded from a page is read already (tasks/portal/wire.py); a typed record
+    (WireDossier) that passes the fast checks needs no more; any other goes through
+    `parse_dossier`, which names the reason.
     """
     dossier: Dossier | None = None
-    if type(raw) is WireDossier:
+    if type(raw) is Dossier:
+        dossier = raw
+    elif type(raw) is WireDossier:
         dossier = dossier_of_wire(raw)
         if dossier is None:
             raw = wire_as_dict(raw)
@@ -261,7 +271,13 @@ def check_records(
     raws: Iterable[Any], agency: str, stats: FetchStats
 ) -> Iterator[Dossier | RejectedRecord]:
     """Validate raw records of `agency` one by one, counting dossiers, rejections, cleaned text."""
+    # The common case first, without check_record's call: a record decoded straight into a
+    # Dossier (valid, nothing cleaned) of the agency asked for.
     for raw in raws:
+        if type(raw) is Dossier and raw.agency == agency:
+            stats.records += 1
+            yield raw
+            continue
         record = check_record(raw, agency)
         if isinstance(record, RejectedRecord):
             stats.rejected += 1

@@ -356,7 +356,7 @@ def test_statuses_1_and_3_are_excluded_from_every_figure_and_noted(status: int) 
             status,
             finished=finished,
             channel=2,
-            result_by_post=True,
+            result_form=1,
             interagency=True,
             fee_bearing=True,
             paid_online=True,
@@ -450,9 +450,9 @@ def test_channels_and_online_levels(
 @pytest.mark.parametrize(
     ("received", "flags", "expected"),
     [
-        ("2024-05-02", {"result_by_post": True}, counts("postal_return")),
-        ("2024-05-02", {"result_by_post": False}, {}),
-        ("2024-04-02", {"result_by_post": True}, {}),
+        ("2024-05-02", {"result_form": 1}, counts("postal_return")),
+        ("2024-05-02", {"result_form": 0}, {}),
+        ("2024-04-02", {"result_form": 1}, {}),
         ("2024-05-02", {"interagency": True}, counts("interagency_new")),
         ("2024-04-02", {"interagency": True}, {}),
         ("2024-05-02", {"fee_bearing": True}, counts("fee_bearing")),
@@ -476,7 +476,7 @@ def test_attributes_of_the_new_dossiers(
 
 
 def test_attributes_count_new_dossiers_whatever_became_of_them() -> None:
-    flags: dict[str, Any] = {"result_by_post": True, "digitised": True, "fee_bearing": True}
+    flags: dict[str, Any] = {"result_form": 1, "digitised": True, "fee_bearing": True}
     records = [
         dossier("HS-1", "2024-05-02", STATUS_RESOLVED, finished="2024-05-03", **flags),
         dossier("HS-2", "2024-05-02", STATUS_WITHDRAWN, handed_back="2024-05-03", **flags),
@@ -894,7 +894,7 @@ def _random_record(code: str, seed: int, period: Period, consistent: bool) -> Do
         finished=_text(finished),
         handed_back=_text(handed_back),
         channel=rng.randint(0, 3),
-        result_by_post=rng.random() < 0.5,
+        result_form=rng.choice([0, 1, 2]),
         online_level=rng.choice([0, 2, 3, 4]),
         interagency=rng.random() < 0.5,
         forwarding=link,

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 
 from tasks.portal.dossiers import Dossier, RejectedRecord
 from tasks.portal.paging import check_record
-from tasks.portal.wire import WireDossier, decode_body, dossier_of_wire, wire_as_dict
+from tasks.portal.wire import (
+    WireDossier,
+    decode_body,
+    decode_wire_page,
+    dossier_of_wire,
+    wire_as_dict,
+)
 from tests.builders import AGENCY, raw_dossier, raw_from_dossier
 from tests.tasks.portal.test_dossiers import MALFORMED, _dossiers
 
@@ -139,10 +145,21 @@ def test_reads_loose_and_unusual_values_as_the_reference(overrides: dict[str, An
     assert typed[0].text_cleaned == plain[0].text_cleaned
 
 
+def test_a_valid_page_decodes_straight_into_dossiers() -> None:
+    raw = raw_dossier("HS-1", TrangThaiHoSo=10, NgayKetThucXuLy="20240515100000")
+
+    decoded = decode_body(served(raw))["data"][0]
+
+    assert type(decoded) is Dossier
+    assert decoded == check_record(raw, AGENCY)
+
+
 def test_a_valid_record_is_read_without_the_reference() -> None:
-    record = decode_body(
+    # The careful path, record by record, which a page with anything unusual takes.
+    record = decode_wire_page(
         served(raw_dossier("HS-1", TrangThaiHoSo=10, NgayKetThucXuLy="20240515100000"))
     )
+    assert record is not None
     wire = record["data"][0]
 
     assert type(wire) is WireDossier
@@ -177,3 +194,69 @@ def test_reads_back_every_valid_record_unchanged(value: Dossier) -> None:
     typed, plain = both_ways(raw_from_dossier(value), agency=value.agency)
 
     assert typed == plain == [value]
+
+
+# Which way a page is read: straight into Dossier values (the fast path) only when every
+# record would come out of the reference reader unchanged; any other page record by record.
+# Either way the same dossiers, rejections and cleaned texts as the reference.
+@pytest.mark.parametrize(
+    ("overrides", "fast"),
+    [
+        ({}, True),
+        ({"TrangThaiHoSo": 10, "NgayKetThucXuLy": "20240515100000"}, True),
+        ({"TrangThaiHoSo": 7, "NgayTra": "20240515100000"}, True),
+        ({"HinhThuc": 1}, True),
+        ({"HinhThuc": 2}, True),
+        ({"NgayTiepNhan": "20240229080000"}, True),
+        ({"LienThong": {"MaDonViNhan": "000.00.01.H99", "NgayGui": "20240511090000"}}, True),
+        ({"LienThong": {"NgayGui": "20240511090000"}}, True),
+        ({"DanhSachHoSoBoSung": [{"NgayBoSung": "20240512090000"}]}, True),
+        ({"DanhSachHoSoBoSung": [{}]}, True),
+        ({"UnknownField": {"nested": [1, 2]}}, True),
+        # Not read as is: stripped, cleaned, lenient or rejected by the reference reader.
+        ({"MaHoSo": " HS-0001"}, False),
+        ({"MaHoSo": "HS-0001\t"}, False),
+        ({"MaDonVi": AGENCY + " "}, False),
+        ({"MaHoSo": unicodedata.normalize("NFD", "HS-Đ-1")}, False),
+        ({"MaTTHC": "1.004\x00469"}, False),
+        ({"TenTTHC": unicodedata.normalize("NFD", "Cấp phép")}, False),
+        ({"TenLinhVuc": "Luật\x00 sư"}, False),
+        ({"TenLinhVuc": "Luật\ufffe sư"}, False),
+        ({"LienThong": {}}, False),
+        ({"LienThong": {"MaDonViNhan": ""}}, False),
+        ({"LienThong": {"Other": "x"}}, False),
+        ({"LienThong": {"MaDonViNhan": " 000.00.01.H99"}}, False),
+        ({"LienThong": {"MaDonViNhan": "Sở Tư pháp"}}, False),
+        ({"LienThong": {"NgayGui": "2024-05-11"}}, False),
+        ({"LienThong": {"NgayGui": None}}, False),
+        ({"DanhSachHoSoBoSung": None}, False),
+        ({"DanhSachHoSoBoSung": [{"NgayBoSung": "20241301090000"}]}, False),
+        ({"NgayHenTra": None}, False),
+        ({"NgayHenTra": "20240520170060"}, False),
+        ({"NgayCapNhat": "2024052017000"}, False),
+        ({"NgayTra": "20240230170000"}, False),
+        ({"NgayTiepNhan": "20230229080000"}, False),
+        ({"TrangThaiHoSo": 0}, False),
+        ({"TrangThaiHoSo": 9}, False),
+        ({"TrangThaiHoSo": 8}, False),
+        ({"TrangThaiHoSo": "4"}, False),
+        ({"TrangThaiHoSo": True}, False),
+        ({"KenhThucHien": None}, False),
+        ({"LaLienThong": 1}, False),
+        ({"text_cleaned": 3}, False),
+    ],
+)
+def test_a_page_is_read_straight_into_dossiers_only_when_nothing_needs_doing(
+    overrides: dict[str, Any], fast: bool
+) -> None:
+    page = [raw_dossier("HS-0001"), raw_dossier("HS-0002", **overrides), raw_dossier("HS-0003")]
+
+    decoded = decode_body(served(*page))["data"]
+    typed, plain = both_ways(*page)
+
+    kinds = {type(record) for record in decoded}
+    assert kinds == {Dossier} if fast else kinds in ({WireDossier}, {dict})
+    assert typed == plain
+    assert [record.text_cleaned for record in typed if isinstance(record, Dossier)] == [
+        record.text_cleaned for record in plain if isinstance(record, Dossier)
+    ]
