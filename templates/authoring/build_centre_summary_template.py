@@ -30,19 +30,29 @@ from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.styles.style import ParagraphStyle
 from docx.table import Table, _Cell
-from docx.text.paragraph import Paragraph
+from docx_parts import (
+    FONT,
+    PPR_ORDER,
+    RULE_FULL,
+    RULE_THIRD,
+    TBLPR_ORDER,
+    TEXT_WIDTH_CM,
+    drop_styles_with_effects,
+    insert_ordered,
+    line,
+    page,
+    rule,
+    set_fonts,
+)
 
-FONT = "Times New Roman"
 OUTPUT = Path(__file__).resolve().parents[1] / "centre_summary.docx"
 
 CENTERED = "Tổng hợp - Căn giữa"
@@ -50,70 +60,7 @@ HEADING = "Tổng hợp - Đề mục"
 RECIPIENTS = "Tổng hợp - Nơi nhận"
 CELL = "Tổng hợp - Ô bảng"
 NOTE = "Tổng hợp - Ghi chú"
-RULE_THIRD = "Đường kẻ 1/3"  # tasks.documents.layout.RULE_THIRD
-RULE_FULL = "Đường kẻ bằng dòng chữ"  # tasks.documents.layout.RULE_FULL
 
-# The children of w:pPr and w:tblPr in the order of the ECMA-376 schema (CT_PPrBase, CT_TblPr).
-PPR_ORDER = [
-    "pStyle",
-    "keepNext",
-    "keepLines",
-    "pageBreakBefore",
-    "framePr",
-    "widowControl",
-    "numPr",
-    "suppressLineNumbers",
-    "pBdr",
-    "shd",
-    "tabs",
-    "suppressAutoHyphens",
-    "kinsoku",
-    "wordWrap",
-    "overflowPunct",
-    "topLinePunct",
-    "autoSpaceDE",
-    "autoSpaceDN",
-    "bidi",
-    "adjustRightInd",
-    "snapToGrid",
-    "spacing",
-    "ind",
-    "contextualSpacing",
-    "mirrorIndents",
-    "suppressOverlap",
-    "jc",
-    "textDirection",
-    "textAlignment",
-    "textboxTightWrap",
-    "outlineLvl",
-    "divId",
-    "cnfStyle",
-    "rPr",
-    "sectPr",
-    "pPrChange",
-]
-TBLPR_ORDER = [
-    "tblStyle",
-    "tblpPr",
-    "tblOverlap",
-    "bidiVisual",
-    "tblStyleRowBandSize",
-    "tblStyleColBandSize",
-    "tblW",
-    "jc",
-    "tblCellSpacing",
-    "tblInd",
-    "tblBorders",
-    "shd",
-    "tblLayout",
-    "tblCellMar",
-    "tblLook",
-    "tblCaption",
-    "tblDescription",
-    "tblPrChange",
-]
-
-TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
 
 # (group header or None, header, tag of the row's value, width in cm) of the ranking table,
 # in the column order of the brief; the widths sum to the 16 cm of text width.
@@ -132,45 +79,11 @@ COLUMNS: tuple[tuple[str | None, str, str, float], ...] = (
 CELL_MARGIN_CM = 0.08
 
 
-def _insert_ordered(parent: BaseOxmlElement, child: BaseOxmlElement, order: list[str]) -> None:
-    """Insert `child` into `parent` where the schema's sequence `order` puts it."""
-    rank = order.index(child.tag.rsplit("}", 1)[-1])
-    for existing in parent:
-        name = existing.tag.rsplit("}", 1)[-1]
-        if name in order and order.index(name) > rank:
-            existing.addprevious(child)
-            return
-    parent.append(child)
-
-
-def _drop_styles_with_effects(document: DocxDocument) -> None:
-    """Leave out python-docx's stylesWithEffects.xml, a Word 2010 copy of the styles.
-
-    It does not know the styles added here, and a validator rightly says the two disagree;
-    Word 2013 and later never read it.
-    """
-    for key, relationship in list(document.part.rels.items()):
-        if relationship.reltype.endswith("/stylesWithEffects"):
-            del document.part.rels[key]
-
-
-def _set_fonts(rpr: BaseOxmlElement) -> None:
-    """Point every script of a run-properties element at Times New Roman, no theme fonts."""
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attribute in list(fonts.attrib):
-        del fonts.attrib[attribute]
-    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(script), FONT)
-
-
 def _document_defaults(document: DocxDocument) -> None:
     """Make Times New Roman 14 pt, Vietnamese, the default of every style."""
     defaults = document.styles.element.find(qn("w:docDefaults"))
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    _set_fonts(rpr)
+    set_fonts(rpr)
     for tag in ("w:sz", "w:szCs"):
         rpr.find(qn(tag)).set(qn("w:val"), "28")
     language = rpr.find(qn("w:lang"))
@@ -183,7 +96,7 @@ def _document_defaults(document: DocxDocument) -> None:
     normal = document.styles["Normal"]
     assert isinstance(normal, ParagraphStyle)
     normal.font.name = FONT
-    _set_fonts(normal.element.get_or_add_rPr())
+    set_fonts(normal.element.get_or_add_rPr())
     normal.font.size = Pt(14)
     body = normal.paragraph_format
     body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
@@ -249,51 +162,7 @@ def _styles(document: DocxDocument) -> None:
         bottom.set(qn("w:space"), "1")
         bottom.set(qn("w:color"), "000000")
         borders.append(bottom)
-        _insert_ordered(rule.element.get_or_add_pPr(), borders, PPR_ORDER)
-
-
-def _page(document: DocxDocument) -> None:
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width = Cm(21)
-    section.page_height = Cm(29.7)
-    section.top_margin = Cm(2)
-    section.bottom_margin = Cm(2)
-    section.left_margin = Cm(3)
-    section.right_margin = Cm(2)
-    section.header_distance = Cm(1)
-    section.footer_distance = Cm(1)
-    # Page numbers from page 2 on: the first page has its own, empty, header.
-    section.different_first_page_header_footer = True
-    section.first_page_header.is_linked_to_previous = False
-    paragraph = section.header.paragraphs[0]
-    paragraph.style = document.styles[CENTERED]
-    _page_field(paragraph)
-
-
-def _page_field(paragraph: Paragraph) -> None:
-    """Append a PAGE field (the current page number) to `paragraph`."""
-
-    def run_with(child: BaseOxmlElement) -> None:
-        run = paragraph.add_run()
-        run.font.size = Pt(14)
-        run._r.append(child)
-
-    begin = OxmlElement("w:fldChar")
-    begin.set(qn("w:fldCharType"), "begin")
-    run_with(begin)
-    instruction = OxmlElement("w:instrText")
-    instruction.set(qn("xml:space"), "preserve")
-    instruction.text = " PAGE "
-    run_with(instruction)
-    separate = OxmlElement("w:fldChar")
-    separate.set(qn("w:fldCharType"), "separate")
-    run_with(separate)
-    shown = paragraph.add_run("2")
-    shown.font.size = Pt(14)
-    end = OxmlElement("w:fldChar")
-    end.set(qn("w:fldCharType"), "end")
-    run_with(end)
+        insert_ordered(rule.element.get_or_add_pPr(), borders, PPR_ORDER)
 
 
 def _table_borders(table: Table, value: str) -> None:
@@ -306,7 +175,7 @@ def _table_borders(table: Table, value: str) -> None:
             element.set(qn("w:space"), "0")
             element.set(qn("w:color"), "000000")
         borders.append(element)
-    _insert_ordered(table._tbl.tblPr, borders, TBLPR_ORDER)
+    insert_ordered(table._tbl.tblPr, borders, TBLPR_ORDER)
 
 
 def _fixed_widths(table: Table, widths_cm: list[float]) -> None:
@@ -318,39 +187,6 @@ def _fixed_widths(table: Table, widths_cm: list[float]) -> None:
             cell.width = Cm(width)
 
 
-def _line(
-    target: DocxDocument | _Cell,
-    text: str,
-    style: str,
-    *,
-    size: float | None = None,
-    bold: bool = False,
-    italic: bool = False,
-    first: bool = False,
-) -> Paragraph:
-    """Add a paragraph of one run (or fill the cell's first, empty paragraph)."""
-    if first and isinstance(target, _Cell):
-        paragraph = target.paragraphs[0]
-        paragraph.style = style
-    else:
-        paragraph = target.add_paragraph(style=style)
-    if text:
-        run = paragraph.add_run(text)
-        run.bold = bold or None
-        run.italic = italic or None
-        if size is not None:
-            run.font.size = Pt(size)
-    return paragraph
-
-
-def _rule(target: _Cell | DocxDocument, style: str, length_cm: float, width_cm: float) -> None:
-    """Add a centred rule `length_cm` long in a space `width_cm` wide (resized at render time)."""
-    paragraph = target.add_paragraph(style=style)
-    indent = Cm((width_cm - length_cm) / 2)
-    paragraph.paragraph_format.left_indent = indent
-    paragraph.paragraph_format.right_indent = indent
-
-
 def _masthead(document: DocxDocument) -> None:
     """The two-column block at the top: issuing body and number, national motto and date."""
     left_width, right_width = 6.5, 9.5
@@ -360,29 +196,29 @@ def _masthead(document: DocxDocument) -> None:
     # Narrow padding, so that the issuing body and the national motto fit one line each.
     _cell_margins(table, 0.1)
     left, right = table.rows[0].cells
-    _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
-    _line(left, "{{ issuer_upper }}", CENTERED, size=13, bold=True)
-    _rule(left, RULE_THIRD, 2.2, left_width)
-    number = _line(left, "{{ number_line }}", CENTERED, size=13)
+    line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
+    line(left, "{{ issuer_upper }}", CENTERED, size=13, bold=True)
+    rule(left, RULE_THIRD, 2.2, left_width)
+    number = line(left, "{{ number_line }}", CENTERED, size=13)
     number.paragraph_format.space_before = Pt(6)
 
-    _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
-    _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
-    _rule(right, RULE_FULL, 6.0, right_width)
-    place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
+    line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
+    line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
+    rule(right, RULE_FULL, 6.0, right_width)
+    place = line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
     place.paragraph_format.space_before = Pt(6)
 
 
 def _title(document: DocxDocument) -> None:
-    title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
+    title = line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
     title.paragraph_format.space_before = Pt(18)
-    _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
-    _rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
+    line(document, "{{ subject }}", CENTERED, size=14, bold=True)
+    rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
     document.paragraphs[-1].paragraph_format.space_after = Pt(12)
 
 
 def _cell_text(cell: _Cell, text: str, *, bold: bool = False, size: float | None = None) -> None:
-    _line(cell, text, CELL, bold=bold, size=size, first=True)
+    line(cell, text, CELL, bold=bold, size=size, first=True)
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
@@ -394,7 +230,7 @@ def _cell_margins(table: Table, margin_cm: float) -> None:
         element.set(qn("w:w"), str(round(margin_cm / 2.54 * 1440)))
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    _insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
+    insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
 
 
 def _ranking_table(document: DocxDocument) -> None:
@@ -440,22 +276,22 @@ def _ranking_table(document: DocxDocument) -> None:
 
 
 def _body(document: DocxDocument) -> None:
-    _line(document, "{{ intro }}", "Normal")
-    _line(document, "1. Kết quả tiếp nhận, giải quyết TTHC của các cơ quan, đơn vị", HEADING)
+    line(document, "{{ intro }}", "Normal")
+    line(document, "1. Kết quả tiếp nhận, giải quyết TTHC của các cơ quan, đơn vị", HEADING)
     _ranking_table(document)
-    _line(document, "{{ ranking_note }}", NOTE).paragraph_format.space_before = Pt(6)
-    _line(document, "{{ attachment_note }}", "Normal")
-    _line(document, "2. Đánh giá chung", HEADING)
-    _line(document, "{%p for item in findings %}", "Normal")
-    _line(document, "{{ item }}", "Normal")
-    _line(document, "{%p endfor %}", "Normal")
+    line(document, "{{ ranking_note }}", NOTE).paragraph_format.space_before = Pt(6)
+    line(document, "{{ attachment_note }}", "Normal")
+    line(document, "2. Đánh giá chung", HEADING)
+    line(document, "{%p for item in findings %}", "Normal")
+    line(document, "{{ item }}", "Normal")
+    line(document, "{%p endfor %}", "Normal")
     # The closing line, the spacer and the signature table stay together on one page.
-    _line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
+    line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
 
 
 def _signature(document: DocxDocument) -> None:
     """The two-column block at the bottom: recipients, and the signer."""
-    spacer = _line(document, "", "Normal")
+    spacer = line(document, "", "Normal")
     spacer.paragraph_format.space_after = Pt(0)
     spacer.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=2)
@@ -464,18 +300,18 @@ def _signature(document: DocxDocument) -> None:
     # The row never splits: Nơi nhận and the signature print on one page.
     table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
-    _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
-    _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
-    _line(left, "{{ item }}", RECIPIENTS, size=11)
-    _line(left, "{%p endfor %}", RECIPIENTS)
+    line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
+    line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
+    line(left, "{{ item }}", RECIPIENTS, size=11)
+    line(left, "{%p endfor %}", RECIPIENTS)
 
-    _line(right, "{%p if signer_authority %}", CENTERED, first=True)
-    _line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
-    _line(right, "{%p endif %}", CENTERED)
-    _line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
+    line(right, "{%p if signer_authority %}", CENTERED, first=True)
+    line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
+    line(right, "{%p endif %}", CENTERED)
+    line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
     for _ in range(4):  # room for the signature and the seal
-        _line(right, "", CENTERED)
-    _line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
+        line(right, "", CENTERED)
+    line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
 
 
 def build(output: Path = OUTPUT) -> Path:
@@ -483,7 +319,7 @@ def build(output: Path = OUTPUT) -> Path:
     document = Document()
     _document_defaults(document)
     _styles(document)
-    _page(document)
+    page(document, CENTERED)
     _masthead(document)
     _title(document)
     _body(document)
@@ -491,7 +327,7 @@ def build(output: Path = OUTPUT) -> Path:
     document.core_properties.title = "Báo cáo tổng hợp kết quả tiếp nhận, giải quyết TTHC"
     document.core_properties.author = "tthc-report"
     document.core_properties.comments = ""
-    _drop_styles_with_effects(document)
+    drop_styles_with_effects(document)
     output.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(output))
     return output

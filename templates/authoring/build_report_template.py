@@ -39,19 +39,29 @@ from pathlib import Path
 
 import docx
 from docx.document import Document
-from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.styles.style import ParagraphStyle
-from docx.table import Table, _Cell
-from docx.text.paragraph import Paragraph
+from docx.table import Table
+from docx_parts import (
+    FONT,
+    PPR_ORDER,
+    RULE_FULL,
+    RULE_THIRD,
+    TBLPR_ORDER,
+    TEXT_WIDTH_CM,
+    drop_styles_with_effects,
+    insert_ordered,
+    line,
+    page,
+    rule,
+    set_fonts,
+)
 
-FONT = "Times New Roman"
 OUTPUT = Path(__file__).resolve().parents[1] / "report.docx"
 
 CENTERED = "Báo cáo - Căn giữa"
@@ -60,111 +70,13 @@ RECIPIENTS = "Báo cáo - Nơi nhận"
 CHART = "Báo cáo - Biểu đồ"
 CAPTION = "Báo cáo - Chú thích biểu đồ"
 SUBHEADING = "Báo cáo - Tiểu mục"
-RULE_THIRD = "Đường kẻ 1/3"  # tasks.documents.layout.RULE_THIRD
-RULE_FULL = "Đường kẻ bằng dòng chữ"  # tasks.documents.layout.RULE_FULL
-
-# The children of w:pPr and w:tblPr in the order of the ECMA-376 schema (CT_PPrBase, CT_TblPr).
-PPR_ORDER = [
-    "pStyle",
-    "keepNext",
-    "keepLines",
-    "pageBreakBefore",
-    "framePr",
-    "widowControl",
-    "numPr",
-    "suppressLineNumbers",
-    "pBdr",
-    "shd",
-    "tabs",
-    "suppressAutoHyphens",
-    "kinsoku",
-    "wordWrap",
-    "overflowPunct",
-    "topLinePunct",
-    "autoSpaceDE",
-    "autoSpaceDN",
-    "bidi",
-    "adjustRightInd",
-    "snapToGrid",
-    "spacing",
-    "ind",
-    "contextualSpacing",
-    "mirrorIndents",
-    "suppressOverlap",
-    "jc",
-    "textDirection",
-    "textAlignment",
-    "textboxTightWrap",
-    "outlineLvl",
-    "divId",
-    "cnfStyle",
-    "rPr",
-    "sectPr",
-    "pPrChange",
-]
-TBLPR_ORDER = [
-    "tblStyle",
-    "tblpPr",
-    "tblOverlap",
-    "bidiVisual",
-    "tblStyleRowBandSize",
-    "tblStyleColBandSize",
-    "tblW",
-    "jc",
-    "tblCellSpacing",
-    "tblInd",
-    "tblBorders",
-    "shd",
-    "tblLayout",
-    "tblCellMar",
-    "tblLook",
-    "tblCaption",
-    "tblDescription",
-    "tblPrChange",
-]
-
-TEXT_WIDTH_CM = 16.0  # 21 cm - 3 cm - 2 cm
-
-
-def _insert_ordered(parent: BaseOxmlElement, child: BaseOxmlElement, order: list[str]) -> None:
-    """Insert `child` into `parent` where the schema's sequence `order` puts it."""
-    rank = order.index(child.tag.rsplit("}", 1)[-1])
-    for existing in parent:
-        name = existing.tag.rsplit("}", 1)[-1]
-        if name in order and order.index(name) > rank:
-            existing.addprevious(child)
-            return
-    parent.append(child)
-
-
-def _drop_styles_with_effects(document: Document) -> None:
-    """Leave out python-docx's stylesWithEffects.xml, a Word 2010 copy of the styles.
-
-    It does not know the styles added here, and a validator rightly says the two disagree;
-    Word 2013 and later never read it.
-    """
-    for key, relationship in list(document.part.rels.items()):
-        if relationship.reltype.endswith("/stylesWithEffects"):
-            del document.part.rels[key]
-
-
-def _set_fonts(rpr: BaseOxmlElement) -> None:
-    """Point every script of a run-properties element at Times New Roman, no theme fonts."""
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attribute in list(fonts.attrib):
-        del fonts.attrib[attribute]
-    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(script), FONT)
 
 
 def _document_defaults(document: Document) -> None:
     """Make Times New Roman 14 pt, Vietnamese, the default of every style."""
     defaults = document.styles.element.find(qn("w:docDefaults"))
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    _set_fonts(rpr)
+    set_fonts(rpr)
     for tag in ("w:sz", "w:szCs"):
         rpr.find(qn(tag)).set(qn("w:val"), "28")
     language = rpr.find(qn("w:lang"))
@@ -177,7 +89,7 @@ def _document_defaults(document: Document) -> None:
     normal = document.styles["Normal"]
     assert isinstance(normal, ParagraphStyle)
     normal.font.name = FONT
-    _set_fonts(normal.element.get_or_add_rPr())
+    set_fonts(normal.element.get_or_add_rPr())
     normal.font.size = Pt(14)
     body = normal.paragraph_format
     body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
@@ -237,52 +149,7 @@ def _rule_style(document: Document, name: str) -> None:
     bottom.set(qn("w:space"), "1")
     bottom.set(qn("w:color"), "000000")
     borders.append(bottom)
-    _insert_ordered(style.element.get_or_add_pPr(), borders, PPR_ORDER)
-
-
-def _page(document: Document) -> None:
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width = Cm(21)
-    section.page_height = Cm(29.7)
-    section.top_margin = Cm(2)
-    section.bottom_margin = Cm(2)
-    section.left_margin = Cm(3)
-    section.right_margin = Cm(2)
-    section.header_distance = Cm(1)
-    section.footer_distance = Cm(1)
-    # Page numbers from page 2 on: the first page has its own, empty, header.
-    section.different_first_page_header_footer = True
-    section.first_page_header.is_linked_to_previous = False
-    header = section.header
-    paragraph = header.paragraphs[0]
-    paragraph.style = document.styles[CENTERED]
-    _page_field(paragraph)
-
-
-def _page_field(paragraph: Paragraph) -> None:
-    """Append a PAGE field (the current page number) to `paragraph`."""
-
-    def run_with(child: BaseOxmlElement) -> None:
-        run = paragraph.add_run()
-        run.font.size = Pt(14)
-        run._r.append(child)
-
-    begin = OxmlElement("w:fldChar")
-    begin.set(qn("w:fldCharType"), "begin")
-    run_with(begin)
-    instruction = OxmlElement("w:instrText")
-    instruction.set(qn("xml:space"), "preserve")
-    instruction.text = " PAGE "
-    run_with(instruction)
-    separate = OxmlElement("w:fldChar")
-    separate.set(qn("w:fldCharType"), "separate")
-    run_with(separate)
-    shown = paragraph.add_run("2")
-    shown.font.size = Pt(14)
-    end = OxmlElement("w:fldChar")
-    end.set(qn("w:fldCharType"), "end")
-    run_with(end)
+    insert_ordered(style.element.get_or_add_pPr(), borders, PPR_ORDER)
 
 
 def _borderless(table: Table, widths_cm: list[float]) -> None:
@@ -295,44 +162,11 @@ def _borderless(table: Table, widths_cm: list[float]) -> None:
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    _insert_ordered(properties, borders, TBLPR_ORDER)
+    insert_ordered(properties, borders, TBLPR_ORDER)
     for column, width in zip(table.columns, widths_cm, strict=True):
         column.width = Cm(width)
         for cell in column.cells:
             cell.width = Cm(width)
-
-
-def _line(
-    target: Document | _Cell,
-    text: str,
-    style: str,
-    *,
-    size: float | None = None,
-    bold: bool = False,
-    italic: bool = False,
-    first: bool = False,
-) -> Paragraph:
-    """Add a paragraph of one run (or fill the cell's first, empty paragraph)."""
-    if first and isinstance(target, _Cell):
-        paragraph = target.paragraphs[0]
-        paragraph.style = style
-    else:
-        paragraph = target.add_paragraph(style=style)
-    if text:
-        run = paragraph.add_run(text)
-        run.bold = bold or None
-        run.italic = italic or None
-        if size is not None:
-            run.font.size = Pt(size)
-    return paragraph
-
-
-def _rule(target: _Cell | Document, style: str, length_cm: float, width_cm: float) -> None:
-    """Add a centred rule `length_cm` long in a space `width_cm` wide (resized at render time)."""
-    paragraph = target.add_paragraph(style=style)
-    indent = Cm((width_cm - length_cm) / 2)
-    paragraph.paragraph_format.left_indent = indent
-    paragraph.paragraph_format.right_indent = indent
 
 
 def _masthead(document: Document) -> None:
@@ -347,87 +181,87 @@ def _masthead(document: Document) -> None:
         element.set(qn("w:w"), "57")
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    _insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
+    insert_ordered(table._tbl.tblPr, margins, TBLPR_ORDER)
     left, right = table.rows[0].cells
-    _line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
-    _line(left, "{{ department_name_upper }}", CENTERED, size=13, bold=True)
-    _rule(left, RULE_THIRD, 2.2, left_width)
-    number = _line(left, "{{ number_line }}", CENTERED, size=13)
+    line(left, "{{ parent_authority }}", CENTERED, size=13, first=True)
+    line(left, "{{ department_name_upper }}", CENTERED, size=13, bold=True)
+    rule(left, RULE_THIRD, 2.2, left_width)
+    number = line(left, "{{ number_line }}", CENTERED, size=13)
     number.paragraph_format.space_before = Pt(6)
 
-    _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
-    _line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
-    _rule(right, RULE_FULL, 6.0, right_width)
-    place = _line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
+    line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", CENTERED, size=12, bold=True, first=True)
+    line(right, "Độc lập - Tự do - Hạnh phúc", CENTERED, size=13, bold=True)
+    rule(right, RULE_FULL, 6.0, right_width)
+    place = line(right, "{{ date_line }}", CENTERED, size=14, italic=True)
     place.paragraph_format.space_before = Pt(6)
 
 
 def _title(document: Document) -> None:
-    title = _line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
+    title = line(document, "BÁO CÁO", CENTERED, size=14, bold=True)
     title.paragraph_format.space_before = Pt(18)
-    _line(document, "{{ subject }}", CENTERED, size=14, bold=True)
-    _rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
+    line(document, "{{ subject }}", CENTERED, size=14, bold=True)
+    rule(document, RULE_THIRD, 5.0, TEXT_WIDTH_CM)
     document.paragraphs[-1].paragraph_format.space_after = Pt(12)
 
 
 def _loop(document: Document, items: str, tag: str, style: str = "Normal") -> None:
     """Add one paragraph per item of the list `items`."""
-    _line(document, f"{{%p for item in {items} %}}", style)
-    _line(document, tag, style)
-    _line(document, "{%p endfor %}", style)
+    line(document, f"{{%p for item in {items} %}}", style)
+    line(document, tag, style)
+    line(document, "{%p endfor %}", style)
 
 
 def _body(document: Document) -> None:
-    _line(document, "{{r legal_basis }}", "Normal")
-    _line(document, "1. Kết quả", HEADING)
-    _line(document, "{{ results_intro }}", "Normal").paragraph_format.keep_with_next = True
+    line(document, "{{r legal_basis }}", "Normal")
+    line(document, "1. Kết quả", HEADING)
+    line(document, "{{ results_intro }}", "Normal").paragraph_format.keep_with_next = True
     _loop(document, "result_lines", "{{ item }}")
-    _line(document, "{{ postal_line }}", "Normal")
-    _line(document, "(Gửi kèm theo biểu mẫu số liệu báo cáo)", "Normal")
-    _line(document, "{%p if data_quality_lines %}", "Normal")
-    _line(document, "Ghi chú về số liệu:", SUBHEADING)
+    line(document, "{{ postal_line }}", "Normal")
+    line(document, "(Gửi kèm theo biểu mẫu số liệu báo cáo)", "Normal")
+    line(document, "{%p if data_quality_lines %}", "Normal")
+    line(document, "Ghi chú về số liệu:", SUBHEADING)
     _loop(document, "data_quality_lines", "{{ item }}")
-    _line(document, "{%p endif %}", "Normal")
+    line(document, "{%p endif %}", "Normal")
     # The department's standing in the national index (Bộ chỉ số 766); no paragraph without one.
     _loop(document, "national_index_lines", "{{ item }}")
 
-    _line(document, "* Đánh giá chung:", HEADING)
-    _line(document, "- Ưu điểm:", SUBHEADING)
+    line(document, "* Đánh giá chung:", HEADING)
+    line(document, "- Ưu điểm:", SUBHEADING)
     _loop(document, "strengths", "{{r item }}")
-    _line(document, "- Tồn tại hạn chế:", SUBHEADING)
+    line(document, "- Tồn tại hạn chế:", SUBHEADING)
     _loop(document, "weaknesses", "{{r item }}")
 
-    heading = _line(document, "2. Nhiệm vụ trọng tâm trong ", HEADING)
+    heading = line(document, "2. Nhiệm vụ trọng tâm trong ", HEADING)
     heading.add_run("{{ next_period_word }}")
     heading.add_run(" tới")
     _loop(document, "next_tasks", "{{r item }}")
-    proposals = _line(document, "3. Kiến nghị, đề xuất: ", HEADING)
+    proposals = line(document, "3. Kiến nghị, đề xuất: ", HEADING)
     proposals.add_run("{{r proposals }}")
 
     # The closing line, the spacer and the signature table stay together on one page.
-    _line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
+    line(document, "{{ closing }}", "Normal").paragraph_format.keep_with_next = True
 
 
 def _appendix(document: Document) -> None:
     """The charts, on a page of their own after the signature, each above its caption."""
-    _line(document, "{%p if chart_resolution or chart_trend %}", CENTERED)
-    title = _line(document, "PHỤ LỤC", CENTERED, size=14, bold=True)
+    line(document, "{%p if chart_resolution or chart_trend %}", CENTERED)
+    title = line(document, "PHỤ LỤC", CENTERED, size=14, bold=True)
     title.paragraph_format.page_break_before = True
     title.paragraph_format.keep_with_next = True
-    lead = _line(document, "Biểu đồ kèm theo Báo cáo {{ period_label }}", CENTERED, italic=True)
+    lead = line(document, "Biểu đồ kèm theo Báo cáo {{ period_label }}", CENTERED, italic=True)
     lead.paragraph_format.space_after = Pt(12)
     lead.paragraph_format.keep_with_next = True
     for chart in ("resolution", "trend"):
-        _line(document, f"{{%p if chart_{chart} %}}", CHART)
-        _line(document, f"{{{{ chart_{chart} }}}}", CHART)
-        _line(document, f"{{{{ {chart}_caption }}}}", CAPTION, italic=True)
-        _line(document, "{%p endif %}", CHART)
-    _line(document, "{%p endif %}", CENTERED)
+        line(document, f"{{%p if chart_{chart} %}}", CHART)
+        line(document, f"{{{{ chart_{chart} }}}}", CHART)
+        line(document, f"{{{{ {chart}_caption }}}}", CAPTION, italic=True)
+        line(document, "{%p endif %}", CHART)
+    line(document, "{%p endif %}", CENTERED)
 
 
 def _signature(document: Document) -> None:
     """The two-column block at the bottom: recipients, and the signer."""
-    spacer = _line(document, "", "Normal")
+    spacer = line(document, "", "Normal")
     spacer.paragraph_format.space_after = Pt(0)
     spacer.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=2)
@@ -435,18 +269,18 @@ def _signature(document: Document) -> None:
     # The row never splits: Nơi nhận and the signature print on one page.
     table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
-    _line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
-    _line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
-    _line(left, "{{ item }}", RECIPIENTS, size=11)
-    _line(left, "{%p endfor %}", RECIPIENTS)
+    line(left, "Nơi nhận:", RECIPIENTS, size=12, bold=True, italic=True, first=True)
+    line(left, "{%p for item in noi_nhan %}", RECIPIENTS)
+    line(left, "{{ item }}", RECIPIENTS, size=11)
+    line(left, "{%p endfor %}", RECIPIENTS)
 
-    _line(right, "{%p if signer_authority %}", CENTERED, first=True)
-    _line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
-    _line(right, "{%p endif %}", CENTERED)
-    _line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
+    line(right, "{%p if signer_authority %}", CENTERED, first=True)
+    line(right, "{{ signer_authority }}", CENTERED, size=14, bold=True)
+    line(right, "{%p endif %}", CENTERED)
+    line(right, "{{ signer_title }}", CENTERED, size=14, bold=True)
     for _ in range(4):  # room for the signature and the seal
-        _line(right, "", CENTERED)
-    _line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
+        line(right, "", CENTERED)
+    line(right, "{{ signer_name }}", CENTERED, size=14, bold=True)
 
 
 def build(output: Path = OUTPUT) -> Path:
@@ -454,7 +288,7 @@ def build(output: Path = OUTPUT) -> Path:
     document = docx.Document()
     _document_defaults(document)
     _styles(document)
-    _page(document)
+    page(document, CENTERED)
     _masthead(document)
     _title(document)
     _body(document)
@@ -464,7 +298,7 @@ def build(output: Path = OUTPUT) -> Path:
     document.core_properties.title = "Báo cáo kết quả tiếp nhận, giải quyết TTHC"
     document.core_properties.author = "tthc-report"
     document.core_properties.comments = ""
-    _drop_styles_with_effects(document)
+    drop_styles_with_effects(document)
     output.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(output))
     return output
