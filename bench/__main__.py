@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench.common import PROJECT_ROOT, BenchResult, format_value, machine, table
+from bench.common import PROJECT_ROOT, BenchResult, columns, format_value, machine, table
 
 OUT = PROJECT_ROOT / "out" / "bench"
 
@@ -57,17 +57,7 @@ def summary_table(results: list[BenchResult]) -> str:
         for result in results
         for target in result.targets
     ]
-    headers = ("figure", "value", "target", "verdict")
-    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append(
-            "  ".join(
-                cell.rjust(w) if i == 1 else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-        )
+    lines = columns(("figure", "value", "target", "verdict"), rows)
     met = sum(1 for row in rows if row[3] == "MET")
     lines.append(f"{met} of {len(rows)} targets met")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -97,12 +97,10 @@ def format_value(value: float) -> str:
     return f"{value:.3f}"
 
 
-def table(result: BenchResult) -> str:
-    """Return the result as a plain-text table: measures, then targets."""
-    rows = [(m.name, format_value(m.value), m.unit, m.note) for m in result.measures]
-    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(HEADERS)]
-    lines = [f"== {result.title} =="]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip())
+def columns(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Lay out `rows` under `headers` in aligned columns, the second (the value) right-aligned."""
+    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         lines.append(
@@ -111,6 +109,13 @@ def table(result: BenchResult) -> str:
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
+    return lines
+
+
+def table(result: BenchResult) -> str:
+    """Return the result as a plain-text table: measures, then targets."""
+    rows = [(m.name, format_value(m.value), m.unit, m.note) for m in result.measures]
+    lines = [f"== {result.title} ==", *columns(HEADERS, rows)]
     for target in result.targets:
         verdict = "MET" if target.met else "NOT MET"
         lines.append(
