@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from prefect.logging.handlers import APILogWorker
 from prefect.server.api.server import SubprocessASGIServer
@@ -27,7 +28,18 @@ from prefect.settings import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
-__all__ = ["end_with_this_process", "temporary_prefect_api"]
+__all__ = ["RECORDER_SETTINGS", "end_with_this_process", "temporary_prefect_api"]
+
+# Prefect's server records each task run state it receives in a database transaction of its
+# own by default: a province run (120 agencies, about 370 task runs) then costs the server
+# 26 s of CPU on the machine that runs the reports (make bench, province). In batches of up
+# to 100 states, written at least every second, it costs 10 s; the UI shows a state at most a
+# second later. README "1. Start the Prefect server" gives the same settings to `prefect server start`.
+RECORDER_SETTINGS: dict[str, object] = {
+    "server.services.task_run_recorder.batch_size": 100,
+    "server.services.task_run_recorder.read_batch_size": 100,
+    "server.services.task_run_recorder.flush_interval": 1,
+}
 
 # Runs in its own interpreter: watch the parent, end the child when the parent is gone, and
 # end itself when the child is gone first (the usual, orderly stop).
@@ -84,7 +96,10 @@ def temporary_prefect_api(
         with _kept_database_api(database, startup_timeout):
             yield
         return
-    with prefect_test_harness(server_startup_timeout=startup_timeout):
+    with (
+        temporary_settings(updates=RECORDER_SETTINGS),
+        prefect_test_harness(server_startup_timeout=startup_timeout),
+    ):
         server = SubprocessASGIServer._instances.get(None)
         process = getattr(server, "server_process", None)
         if process is None:  # another Prefect release: the harness's server is elsewhere
@@ -98,7 +113,8 @@ def temporary_prefect_api(
 def _kept_database_api(database: Path, startup_timeout: int) -> Iterator[None]:
     """Run a Prefect API server on `database` for the block, its process ended with this one."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    updates = {
+    updates: dict[Any, object] = {
+        **RECORDER_SETTINGS,
         PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}",
         # Registering Prefect's block types takes the server a second at every start; the
         # service stores no block.

@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import fontpkg_noto_serif
+import numpy
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -55,6 +56,8 @@ TREND_HEIGHT_CM = 9.0
 TEXT_PT = 10.5
 SMALL_PT = 9.5
 _CM_PER_INCH = 2.54
+# palette_image averages each colour over every MEAN_SAMPLE_STEP-th pixel.
+MEAN_SAMPLE_STEP = 5
 # Worker processes that draw charts (at most, and never more than the cores).
 MAX_CHART_PROCESSES = 4
 # How often a chart worker checks that the process that started it is still there.
@@ -103,18 +106,42 @@ def _png(figure: Figure) -> bytes:
     """Draw `figure` to PNG bytes of 256 colours, with its dpi and nothing else in its metadata.
 
     A chart holds a handful of colours and their anti-aliased edges: a palette of 256 keeps
-    what the eye sees and makes the PNG (and so the .docx, the PDF and the e-mail) less than
-    half the size of the 32-bit image at 220 dpi.
+    what the eye sees and makes the PNG (and so the .docx, the PDF and the e-mail) a third of
+    the size of the 32-bit image at 220 dpi.
     """
     canvas = figure.canvas
     assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
     # The canvas draws the figure once, laid out; Figure.savefig would draw it twice.
     canvas.draw()
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
-    palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     buffer = io.BytesIO()
-    palette.save(buffer, format="PNG", optimize=True, dpi=(DPI, DPI))
+    palette_image(image.convert("RGB")).save(buffer, format="PNG", dpi=(DPI, DPI))
     return buffer.getvalue()
+
+
+def palette_image(image: Image.Image) -> Image.Image:
+    """Return `image` in 256 colours, each the mean of the pixels it stands for.
+
+    The fast octree picks the groups (a tenth of median cut's time on a chart); its colours
+    are the groups' centres, which would print the white page as 254 grey: each becomes the
+    mean of its own pixels instead, so a flat colour (the page, a bar) stays exact.
+    """
+    quantized = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    # Every fifth pixel is plenty to average a colour over, at a fifth of the time; a colour
+    # none of them stands for keeps the octree's.
+    index = numpy.asarray(quantized).ravel()[::MEAN_SAMPLE_STEP]
+    pixels = numpy.asarray(image).reshape(-1, 3)[::MEAN_SAMPLE_STEP]
+    counts = numpy.bincount(index, minlength=256)
+    sums = numpy.stack(
+        [numpy.bincount(index, weights=pixels[:, k], minlength=256) for k in range(3)], axis=1
+    )
+    colours = numpy.frombuffer(bytes(quantized.getpalette() or []), dtype=numpy.uint8)
+    means = numpy.zeros((256, 3))
+    means[: len(colours) // 3] = colours[: len(colours) // 3 * 3].reshape(-1, 3)
+    used = counts > 0
+    means[used] = sums[used] / counts[used, None]
+    quantized.putpalette(numpy.rint(means).astype(numpy.uint8).tobytes())
+    return quantized
 
 
 def _empty_chart(figure: Figure, message: str) -> Figure:

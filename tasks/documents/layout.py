@@ -143,15 +143,30 @@ def _break_into(paragraph: Paragraph, fits: float) -> None:
     runs[0].text = "\n".join(lines)
 
 
-def _rule_style(paragraph: Paragraph) -> str | None:
-    name = paragraph.style.name if paragraph.style is not None else None
-    return name if name in RULE_RATIOS else None
+RuleStyles = dict[str, str]
 
 
-def _underlined(paragraphs: list[Paragraph]) -> Iterable[tuple[Paragraph, Paragraph, float]]:
+def _rule_styles(document: Document) -> RuleStyles:
+    """Return the style id of each rule style the document defines, with its name."""
+    return {
+        style.style_id: style.name
+        for style in document.styles
+        if isinstance(style, ParagraphStyle) and style.name in RULE_RATIOS
+    }
+
+
+def _rule_style(paragraph: Paragraph, rules: RuleStyles) -> str | None:
+    # By the paragraph's own style id: looking a style up by name reads the whole styles part
+    # each time, and a report has hundreds of paragraphs.
+    return rules.get(paragraph._p.style or "")
+
+
+def _underlined(
+    paragraphs: list[Paragraph], rules: RuleStyles
+) -> Iterable[tuple[Paragraph, Paragraph, float]]:
     """Yield (rule, the text paragraph above it, ratio) for each rule among `paragraphs`."""
     for index, paragraph in enumerate(paragraphs):
-        style = _rule_style(paragraph)
+        style = _rule_style(paragraph, rules)
         if style is None:
             continue
         above = next((p for p in reversed(paragraphs[:index]) if p.text.strip()), None)
@@ -159,9 +174,9 @@ def _underlined(paragraphs: list[Paragraph]) -> Iterable[tuple[Paragraph, Paragr
             yield paragraph, above, RULE_RATIOS[style]
 
 
-def _fit_rules(paragraphs: list[Paragraph], space_pt: float) -> None:
+def _fit_rules(paragraphs: list[Paragraph], space_pt: float, rules: RuleStyles) -> None:
     """Break each underlined line to fit `space_pt`, then size and centre the rule under it."""
-    for rule, above, ratio in list(_underlined(paragraphs)):
+    for rule, above, ratio in list(_underlined(paragraphs, rules)):
         _break_into(above, space_pt)
         length = ratio * max(line_widths(above))
         indent = Pt(max(0.0, (space_pt - length) / 2))
@@ -188,7 +203,7 @@ def _set_widths(table: Table, widths: list[Length]) -> None:
             column += tc.grid_span
 
 
-def _masthead_widths(table: Table, total: Length) -> list[Length]:
+def _masthead_widths(table: Table, total: Length, rules: RuleStyles) -> list[Length]:
     """Return the masthead's two column widths, the issuing body on one line where it can be.
 
     The left column is as wide as its longest line, at least MIN_LEFT_COLUMN; the right one
@@ -200,13 +215,15 @@ def _masthead_widths(table: Table, total: Length) -> list[Length]:
     padding = _cell_padding(table)
 
     def need(cell: _Cell) -> float:
-        widths = [w for p in cell.paragraphs if _rule_style(p) is None for w in line_widths(p)]
+        widths = [
+            w for p in cell.paragraphs if _rule_style(p, rules) is None for w in line_widths(p)
+        ]
         # A point to spare: the widths are rounded to twips on the way into the file.
         return (max(widths, default=0.0) + 1) * 12700 + padding
 
     right_need = need(right)
     if need(left) + right_need > total + MASTHEAD_OVERHANG:
-        for paragraph in _underlined_text(left.paragraphs):
+        for paragraph in _underlined_text(left.paragraphs, rules):
             for run in paragraph.runs:
                 run.font.size = SMALLEST_NAME
     width = min(max(total, need(left) + right_need), total + MASTHEAD_OVERHANG)
@@ -214,21 +231,22 @@ def _masthead_widths(table: Table, total: Length) -> list[Length]:
     return [left_width, Emu(round(width - left_width))]
 
 
-def _underlined_text(paragraphs: list[Paragraph]) -> list[Paragraph]:
-    return [above for _, above, ratio in _underlined(paragraphs) if ratio < 1]
+def _underlined_text(paragraphs: list[Paragraph], rules: RuleStyles) -> list[Paragraph]:
+    return [above for _, above, ratio in _underlined(paragraphs, rules) if ratio < 1]
 
 
 def fit_layout(document: Document) -> None:
     """Size the masthead's columns, break long lines and size the rules of a filled document."""
     total = _text_width(document)
+    rules = _rule_styles(document)
     if document.tables and len(document.tables[0].columns) == 2:
         masthead = document.tables[0]
-        widths = _masthead_widths(masthead, total)
+        widths = _masthead_widths(masthead, total, rules)
         _set_widths(masthead, widths)
         padding = _cell_padding(masthead)
         for cell, width in zip(masthead.rows[0].cells, widths, strict=True):
-            _fit_rules(cell.paragraphs, (width - padding) / 12700)
-    _fit_rules(document.paragraphs, total / 12700)
+            _fit_rules(cell.paragraphs, (width - padding) / 12700, rules)
+    _fit_rules(document.paragraphs, total / 12700, rules)
 
 
 def stamp_properties(document: Document, *, title: str, author: str, when: datetime) -> None:

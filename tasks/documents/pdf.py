@@ -4,12 +4,16 @@ A PDF is a convenience: without LibreOffice the .docx alone is delivered and one
 so. A run converts through one `PdfConverter` (see `converting`): a few lanes, each running
 LibreOffice over a batch of the documents queued meanwhile, with a profile of its own kept for
 the run. Measured on a 2-core machine (LibreOffice 7.4): a new profile starts in about 3 s, a
-warm one in about 0.8 s, and a batch of 24 reports takes 5.4 s (0.2 s a report); one start
-per document tripled the province run of 120 agencies (bench/province.py).
+warm one costs about 2 s of CPU before its first document, and each report about 0.3 s more
+(two thirds of it the two chart images); one start per document tripled the province run of
+120 agencies (bench/province.py). Lanes that took whatever was queued made 34 calls for its
+121 reports (3.6 a call); gathering a batch until somebody waits for a PDF, `max_batch`
+documents are queued or the first has waited `gather_seconds` makes 9.
 
-LibreOffice 7.4 offers no cheaper long-lived form without its Python bridge (`uno`, absent
-from the project's interpreter): a `--convert-to` handed to an instance already listening on
-a pipe is done by that instance, which then exits.
+A long-lived LibreOffice driven through its Python bridge (`uno`: Debian's python3-uno, for
+the system's Python, not the project's) saves the starts but spent 0.37 s of CPU a report
+against 0.3 s for `--convert-to`: no gain. A `--convert-to` handed to an instance already
+listening on a pipe is done by that instance, which then exits.
 
 Outside a `converting` block (the `render` command of one document, a Dask worker process)
 `convert_to_pdf` converts its one document alone, as before.
@@ -39,6 +43,9 @@ SOFFICE_NAMES: tuple[str, ...] = ("soffice", "libreoffice")
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_WORKERS = 2
 DEFAULT_MAX_BATCH = 16
+# How long a queued document waits for others to share a LibreOffice call with, when nobody
+# waits for its PDF yet: a call costs about 2 s of CPU before its first document.
+DEFAULT_GATHER_SECONDS = 10.0
 # How long close() waits for a lane to end after its LibreOffice was killed.
 _JOIN_SECONDS = 10.0
 _STDERR_TAIL = 500
@@ -102,6 +109,8 @@ class _Job:
     alone: bool = False
     # When whoever waits for it gives up (time.monotonic()).
     deadline: float = 0.0
+    # When it was queued (time.monotonic()).
+    queued: float = 0.0
 
 
 class PdfConverter:
@@ -109,7 +118,10 @@ class PdfConverter:
 
     `convert` queues a document and waits for its PDF. A lane takes every queued document (up
     to `max_batch`, no two of the same name) and converts them in one LibreOffice call with the
-    lane's own profile. A call that fails leaves its documents without a PDF, each then tried
+    lane's own profile. It starts the call once `max_batch` documents are queued, somebody
+    waits for the PDF of a queued one, or the first has waited `gather_seconds`: a province's
+    reports, queued one by one as they are written, then share a few calls instead of paying
+    LibreOffice's start for every two or three of them. A call that fails leaves its documents without a PDF, each then tried
     once alone so that one bad document fails only itself. A call that takes over `timeout`
     seconds is killed with its children, and every later document of the run fails at once:
     a LibreOffice that hangs once would hang again. `close` (the end of a `with` block) kills
@@ -123,13 +135,18 @@ class PdfConverter:
         workers: int = DEFAULT_WORKERS,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         max_batch: int = DEFAULT_MAX_BATCH,
+        gather_seconds: float = DEFAULT_GATHER_SECONDS,
     ) -> None:
-        if workers < 1 or max_batch < 1 or timeout <= 0:
-            raise ValueError("workers and max_batch must be at least 1, timeout above 0")
+        if workers < 1 or max_batch < 1 or timeout <= 0 or gather_seconds < 0:
+            raise ValueError(
+                "workers and max_batch must be at least 1, timeout above 0, gather_seconds not "
+                "below 0"
+            )
         self.program = program
         self.workers = workers
         self.timeout = timeout
         self.max_batch = max_batch
+        self.gather_seconds = gather_seconds
         self._work = Path(tempfile.mkdtemp(prefix="tthc-pdf-"))
         self._changed = threading.Condition()
         self._queue: list[_Job] = []
@@ -139,6 +156,8 @@ class PdfConverter:
         self._broken: str | None = None
         self._closed = False
         self._batches = 0
+        # Callers of result() waiting for a document still queued.
+        self._waiting = 0
 
     @property
     def work_dir(self) -> Path:
@@ -184,7 +203,10 @@ class PdfConverter:
                 # Each round of lanes ends within `timeout` or kills its call; the documents
                 # ahead take that many rounds at most, this one and a retry alone two more.
                 rounds = math.ceil(len(self._queue) / (self.workers * self.max_batch)) + 2
-                job.deadline = time.monotonic() + rounds * (self.timeout + _JOIN_SECONDS)
+                job.queued = time.monotonic()
+                job.deadline = (
+                    job.queued + self.gather_seconds + rounds * (self.timeout + _JOIN_SECONDS)
+                )
                 self._start_lanes()
                 self._changed.notify_all()
             self._submitted[source] = job
@@ -197,6 +219,10 @@ class PdfConverter:
         source = docx_path.resolve()
         with self._changed:
             job = self._submitted.get(source)
+            queued = job is not None and job in self._queue
+            if queued:
+                self._waiting += 1  # its lane gathers no longer
+                self._changed.notify_all()
         if job is None:
             raise PdfConversionError(f"cannot convert {source} to PDF: it was never queued")
         try:
@@ -208,6 +234,10 @@ class PdfConverter:
             raise PdfConversionError(
                 f"cannot convert {source} to PDF: no PDF by the converter's deadline"
             ) from None
+        finally:
+            if queued:
+                with self._changed:
+                    self._waiting -= 1
 
     def close(self) -> None:
         """Stop the lanes, kill any LibreOffice still running and remove the profiles."""
@@ -239,8 +269,18 @@ class PdfConverter:
     def _next_batch(self) -> list[_Job] | None:
         """Wait for queued documents and take a batch of them; None once closed."""
         with self._changed:
-            while not self._queue and not self._closed:
-                self._changed.wait()
+            while not self._closed:
+                if not self._queue:
+                    self._changed.wait()
+                    continue
+                gathered = time.monotonic() - self._queue[0].queued
+                if (
+                    len(self._queue) >= self.max_batch
+                    or self._waiting
+                    or gathered >= self.gather_seconds
+                ):
+                    break
+                self._changed.wait(timeout=self.gather_seconds - gathered)
             if self._closed:
                 return None
             self._batches += 1
@@ -433,6 +473,7 @@ def converting(
     workers: int = DEFAULT_WORKERS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     max_batch: int = DEFAULT_MAX_BATCH,
+    gather_seconds: float = DEFAULT_GATHER_SECONDS,
     search_path: str | None = None,
 ) -> Iterator[PdfConverter | None]:
     """Convert through one PdfConverter in this process for the block; None without LibreOffice.
@@ -444,7 +485,13 @@ def converting(
     if program is None:
         yield None
         return
-    converter = PdfConverter(program, workers=workers, timeout=timeout, max_batch=max_batch)
+    converter = PdfConverter(
+        program,
+        workers=workers,
+        timeout=timeout,
+        max_batch=max_batch,
+        gather_seconds=gather_seconds,
+    )
     with _active_lock:
         _active.append(converter)
     started = time.monotonic()

@@ -84,6 +84,7 @@ def test_the_demos_api_keeps_its_database_for_the_next_start_and_stops_its_serve
     with temporary_prefect_api(database=database):
         process = SubprocessASGIServer._instances[None].server_process
         assert process is not None
+        environment = _environment(process.pid)
         state = hello(return_state=True)
     assert state.is_completed()
     assert database.is_file()
@@ -92,3 +93,12 @@ def test_the_demos_api_keeps_its_database_for_the_next_start_and_stops_its_serve
     with temporary_prefect_api(database=database), get_client(sync_client=True) as client:
         runs = client.read_flow_runs()
     assert state.state_details.flow_run_id in [run.id for run in runs]
+    # The server records task run states in batches (flows/processes.py RECORDER_SETTINGS).
+    assert environment["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] == "100"
+    assert environment["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "1.0"
+
+
+def _environment(pid: int) -> dict[str, str]:
+    """Return the environment process `pid` was started with (Linux /proc)."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().partition("=")[::2] for entry in entries if b"=" in entry)

@@ -124,7 +124,8 @@ def test_documents_queued_meanwhile_go_in_one_call_with_the_lanes_profile(
     bin_dir = tmp_path / "bin"
     first, *rest = documents(tmp_path / "reports", *(f"report-{n}" for n in range(7)))
 
-    with PdfConverter(program(bin_dir), workers=1, max_batch=16) as converter:
+    # Without gathering: the lane starts on the first document at once.
+    with PdfConverter(program(bin_dir), workers=1, max_batch=16, gather_seconds=0) as converter:
         converter.submit(first)
         time.sleep(0.2)
         for path in rest:
@@ -140,6 +141,38 @@ def test_documents_queued_meanwhile_go_in_one_call_with_the_lanes_profile(
     ]
     assert len({profile for profile, _ in made}) == 1  # one warm profile per lane
     assert "tthc-pdf-" in made[0][0]
+
+
+def test_documents_queued_one_by_one_wait_to_share_a_call_until_somebody_waits(
+    tmp_path: Path,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    paths = documents(tmp_path / "reports", *(f"report-{n}" for n in range(5)))
+
+    with PdfConverter(program(bin_dir), workers=2, gather_seconds=30) as converter:
+        for path in paths:
+            converter.submit(path)
+            time.sleep(0.1)  # written one after another, as a run writes them
+        assert calls(bin_dir) == []  # gathering: nobody waits for a PDF yet
+        assert converter.result(paths[-1]) == paths[-1].with_suffix(".pdf")
+        for path in paths:
+            assert converter.result(path) == path.with_suffix(".pdf")
+
+    assert [docs for _, docs in calls(bin_dir)] == [[p.stem for p in paths]]
+
+
+def test_a_document_nobody_waits_for_is_converted_after_gather_seconds(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    (path,) = documents(tmp_path / "reports", "alone")
+
+    with PdfConverter(program(bin_dir), workers=1, gather_seconds=0.3) as converter:
+        converter.submit(path)
+        deadline = time.monotonic() + 10
+        while not path.with_suffix(".pdf").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        made = calls(bin_dir)
+
+    assert [docs for _, docs in made] == [["alone"]]
 
 
 def test_a_batch_never_exceeds_max_batch_and_lanes_have_profiles_of_their_own(
