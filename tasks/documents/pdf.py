@@ -116,16 +116,16 @@ class _Job:
 class PdfConverter:
     """Convert .docx files to PDF for a whole run: `workers` lanes, each a LibreOffice at a time.
 
-    `convert` queues a document and waits for its PDF. A lane takes every queued document (up
-    to `max_batch`, no two of the same name) and converts them in one LibreOffice call with the
-    lane's own profile. It starts the call once `max_batch` documents are queued, somebody
-    waits for the PDF of a queued one, or the first has waited `gather_seconds`: a province's
-    reports, queued one by one as they are written, then share a few calls instead of paying
-    LibreOffice's start for every two or three of them. A call that fails leaves its documents without a PDF, each then tried
-    once alone so that one bad document fails only itself. A call that takes over `timeout`
-    seconds is killed with its children, and every later document of the run fails at once:
-    a LibreOffice that hangs once would hang again. `close` (the end of a `with` block) kills
-    what still runs and removes the profiles.
+    `convert` queues a document and waits for its PDF. A lane takes every queued document (up to
+    `max_batch`, no two of the same name) and converts them in one LibreOffice call with the
+    lane's own profile. It starts the call once `max_batch` documents are queued, somebody waits
+    for the PDF of a queued one, or the first has waited `gather_seconds`: a province's reports,
+    queued one by one as they are written, then share a few calls instead of paying
+    LibreOffice's start for every two or three of them. A call that fails leaves its documents
+    without a PDF, each then tried once alone so that one bad document fails only itself. A call
+    that takes over `timeout` seconds is killed with its children, and every later document of
+    the run fails at once: a LibreOffice that hangs once would hang again. `close` (the end of a
+    `with` block) kills what still runs and removes the profiles.
     """
 
     def __init__(
