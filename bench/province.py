@@ -293,8 +293,8 @@ def run(quick: bool) -> BenchResult:
 
         with environment_overrides(output_for("warm-up", "auto")):
             run_direct(config_dir, keys[:2])  # imports, fonts, templates, chart processes
-        # The API the demo runs against: its server records task run states in batches and
-        # ends with this process, however it ends.
+        # Started as the demo starts its own: the server records task run states in batches
+        # and ends with this process, however it ends.
         with temporary_prefect_api(startup_timeout=120):
             with environment_overrides(output_for("warm-up-flow")):
                 warm_up_flow()

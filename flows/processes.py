@@ -34,7 +34,8 @@ __all__ = ["RECORDER_SETTINGS", "end_with_this_process", "temporary_prefect_api"
 # own by default: a province run (120 agencies, about 370 task runs) then costs the server
 # 26 s of CPU on the machine that runs the reports (make bench, province). In batches of up
 # to 100 states, written at least every second, it costs 10 s; the UI shows a state at most a
-# second later. README "1. Start the Prefect server" gives the same settings to `prefect server start`.
+# second later. README "1. Start the Prefect server" gives the same settings to
+# `prefect server start`.
 RECORDER_SETTINGS: dict[str, object] = {
     "server.services.task_run_recorder.batch_size": 100,
     "server.services.task_run_recorder.read_batch_size": 100,
