@@ -37,6 +37,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
@@ -60,6 +61,8 @@ _CM_PER_INCH = 2.54
 MEAN_SAMPLE_STEP = 5
 # Worker processes that draw charts (at most, and never more than the cores).
 MAX_CHART_PROCESSES = 4
+# Trend frames (see _TrendFrame) a thread keeps at most.
+MAX_TREND_FRAMES = 2
 # How often a chart worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
 
@@ -102,7 +105,7 @@ def _new_figure(height_cm: float) -> Figure:
     return figure
 
 
-def _png(figure: Figure) -> bytes:
+def figure_png(figure: Figure) -> bytes:
     """Draw `figure` to PNG bytes of 256 colours, with its dpi and nothing else in its metadata.
 
     A chart holds a handful of colours and their anti-aliased edges: a palette of 256 keeps
@@ -113,6 +116,11 @@ def _png(figure: Figure) -> bytes:
     assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
     # The canvas draws the figure once, laid out; Figure.savefig would draw it twice.
     canvas.draw()
+    return _png_of(canvas)
+
+
+def _png_of(canvas: FigureCanvasAgg) -> bytes:
+    """Return what `canvas` holds as PNG bytes of 256 colours (see figure_png)."""
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buffer = io.BytesIO()
     palette_image(image.convert("RGB")).save(buffer, format="PNG", dpi=(DPI, DPI))
@@ -151,7 +159,7 @@ def _empty_chart(figure: Figure, message: str) -> Figure:
 
 def resolution_chart_png(figures: Figures) -> bytes:
     """Draw the resolution split (early / on time / late) as labelled bars, PNG bytes."""
-    return _png(resolution_figure(figures))
+    return figure_png(resolution_figure(figures))
 
 
 def resolution_figure(figures: Figures) -> Figure:
@@ -210,29 +218,57 @@ def month_label(period: Period) -> str:
 
 def trend_chart_png(points: Sequence[tuple[Period, Rates]]) -> bytes:
     """Draw the trend of early, online level 3-4 and postal rates (0..1 or None), PNG bytes."""
-    return _png(trend_figure(points))
+    series = _trend_series(points)
+    if series is None:
+        return figure_png(_empty_chart(_new_figure(TREND_HEIGHT_CM), TREND_EMPTY))
+    frame = _TREND_FRAMES.frame(tuple(month_label(period) for period, _ in points))
+    return frame.draw(series)
 
 
 def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
     """Build the trend chart: one line a rate in percent, a gap where a rate is None."""
-    figure = _new_figure(TREND_HEIGHT_CM)
-    has_value = any(
-        rates.get(key) is not None for _, rates in points for key, _, _, _ in TREND_SERIES
-    )
-    if not has_value:
-        return _empty_chart(figure, TREND_EMPTY)
+    series = _trend_series(points)
+    if series is None:
+        return _empty_chart(_new_figure(TREND_HEIGHT_CM), TREND_EMPTY)
+    figure, lines = _trend_frame_figure(tuple(month_label(period) for period, _ in points))
+    for line, values in zip(lines, series, strict=True):
+        line.set_ydata(values)
+    return figure
 
+
+def _trend_series(points: Sequence[tuple[Period, Rates]]) -> list[list[float]] | None:
+    """Return each TREND_SERIES rate in percent month by month (NaN: no value); None if none."""
+    series = [
+        [_as_percent(rates.get(key), period, key) for period, rates in points]
+        for key, _, _, _ in TREND_SERIES
+    ]
+    if all(math.isnan(value) for values in series for value in values):
+        return None
+    return series
+
+
+def _trend_frame_figure(labels: tuple[str, ...]) -> tuple[Figure, list[Line2D]]:
+    """Build the trend chart for months `labels` with its lines empty (all NaN)."""
+    figure = _new_figure(TREND_HEIGHT_CM)
     axes = figure.add_subplot()
-    positions = list(range(len(points)))
-    for key, label, colour, marker in TREND_SERIES:
+    positions = list(range(len(labels)))
+    lines: list[Line2D] = []
+    for _, label, colour, marker in TREND_SERIES:
         # NaN leaves a gap in the line where a month had no denominator.
-        values = [_as_percent(rates.get(key), period, key) for period, rates in points]
-        axes.plot(positions, values, label=label, color=colour, marker=marker, markersize=4)
+        (line,) = axes.plot(
+            positions,
+            [math.nan] * len(labels),
+            label=label,
+            color=colour,
+            marker=marker,
+            markersize=4,
+        )
+        lines.append(line)
     axes.set_ylim(0, 105)
     steps = [0, 20, 40, 60, 80, 100]
     axes.set_yticks(steps, [f"{v}%" for v in steps])
-    axes.set_xlim(-0.5, len(points) - 0.5)
-    axes.set_xticks(positions, [month_label(period) for period, _ in points])
+    axes.set_xlim(-0.5, len(labels) - 0.5)
+    axes.set_xticks(positions, list(labels))
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     axes.spines[["top", "right"]].set_visible(False)
     _tick_font(axes, SMALL_PT)
@@ -243,7 +279,67 @@ def trend_figure(points: Sequence[tuple[Period, Rates]]) -> Figure:
         tick_label.set_rotation_mode("anchor")
     # One entry a line: the labels are the text's own words, too long for two columns.
     figure.legend(loc="outside lower center", ncols=1, frameon=False, prop=font(SMALL_PT))
-    return figure
+    return figure, lines
+
+
+class _TrendFrame:
+    """A trend chart drawn once without its lines, to draw any lines of the same months on.
+
+    Everything but the three lines (axes, month labels, grid, legend) is the same for every
+    department of a run, and it is four fifths of the chart's drawing: it is drawn once, laid
+    out, and kept as pixels; a chart restores them and draws its lines, then the spines again,
+    which lie over the lines in a full drawing. Drawn this way whether the frame is new or not,
+    a chart's bytes do not depend on what was drawn before it.
+    """
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.figure, self.lines = _trend_frame_figure(labels)
+        canvas = self.figure.canvas
+        assert isinstance(canvas, FigureCanvasAgg)  # _new_figure gave it one
+        self.canvas = canvas
+        (self.axes,) = self.figure.axes
+        self.spines = [spine for spine in self.axes.spines.values() if spine.get_visible()]
+        # The spines are left out of the pixels kept: drawn twice, their edges would darken.
+        for spine in self.spines:
+            spine.set_visible(False)
+        canvas.draw()
+        for spine in self.spines:
+            spine.set_visible(True)
+        # Laid out once: the layout depends on the labels alone, not on the lines' values.
+        self.figure.set_layout_engine("none")
+        self.background = canvas.copy_from_bbox(self.figure.bbox)
+
+    def draw(self, series: list[list[float]]) -> bytes:
+        """Draw the lines `series` (percent, NaN for a gap) on the frame, PNG bytes."""
+        self.canvas.restore_region(self.background)
+        for line, values in zip(self.lines, series, strict=True):
+            line.set_ydata(values)
+            self.axes.draw_artist(line)
+        for spine in self.spines:
+            self.axes.draw_artist(spine)
+        return _png_of(self.canvas)
+
+
+class _TrendFrames:
+    """The trend frames of each thread (a figure is not shared between threads), by months."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def frame(self, labels: tuple[str, ...]) -> _TrendFrame:
+        frames: dict[tuple[str, ...], _TrendFrame] | None = getattr(self._local, "frames", None)
+        if frames is None:
+            frames = self._local.frames = {}
+        frame = frames.get(labels)
+        if frame is None:
+            # A run asks for one set of months; a few kept at most, each about 8 MB of pixels.
+            if len(frames) >= MAX_TREND_FRAMES:
+                frames.clear()
+            frame = frames[labels] = _TrendFrame(labels)
+        return frame
+
+
+_TREND_FRAMES = _TrendFrames()
 
 
 def _as_percent(rate: float | None, period: Period, key: str) -> float:

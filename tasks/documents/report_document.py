@@ -7,6 +7,7 @@ the template is rendered with autoescape, and RichText escapes its own text.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 from docx.shared import Cm
 from docxtpl import DocxTemplate, InlineImage, RichText
-from jinja2 import Environment, StrictUndefined, TemplateError
+from jinja2 import Environment, StrictUndefined, Template, TemplateError
 
 from tasks.documents.files import write_atomically
 from tasks.documents.index_text import index_lines
@@ -36,6 +37,47 @@ from tasks.settings.models import Department, DepartmentTexts, Settings
 CHART_KEYS: tuple[str, ...] = ("resolution", "trend")
 CHART_WIDTH_CM = 15.5
 TrendPoints = Sequence[tuple[Period, Rates]]
+
+
+# Template parts whose clean-up and compiled form are kept: the report's body, headers, footers
+# and properties, with room for a template edited while the service runs.
+COMPILED_PARTS = 16
+
+
+class _CompiledOnce(Environment):
+    """A Jinja environment that compiles each source once and keeps the compiled template.
+
+    docxtpl compiles every part of the template on every render; a run renders the same
+    template for every department, so all but the first compile are the same work again.
+    Keyed by the source itself: an edited template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        # StrictUndefined: a tag mistyped while editing the template in Word is an error, not
+        # a blank.
+        super().__init__(autoescape=True, undefined=StrictUndefined)
+        self._compiled = functools.lru_cache(maxsize=COMPILED_PARTS)(super().from_string)
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Template:
+        if globals is None and template_class is None and isinstance(source, str):
+            return self._compiled(source)
+        return super().from_string(source, globals, template_class)
+
+
+_ENVIRONMENT = _CompiledOnce()
+
+
+@functools.lru_cache(maxsize=COMPILED_PARTS)
+def _patched_xml(source: str) -> str:
+    # DocxTemplate.patch_xml reads nothing of its instance: the result depends on the XML alone.
+    return str(DocxTemplate.patch_xml(None, source))
+
+
+class _ReportTemplate(DocxTemplate):
+    """docxtpl's template, its tag clean-up done once for each part's XML (see _CompiledOnce)."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        return _patched_xml(src_xml)
 
 
 class ReportTemplateError(ValueError):
@@ -164,14 +206,12 @@ def render_report(
         raise ValueError(f"unknown chart(s) {sorted(unknown)}; expected {list(CHART_KEYS)}")
     if not template_path.is_file():
         raise FileNotFoundError(f"report template {template_path} not found")
-    template = DocxTemplate(str(template_path))
+    template = _ReportTemplate(str(template_path))
     values = dict(context)
     for key, png in charts.items():
         values[f"chart_{key}"] = InlineImage(template, io.BytesIO(png), width=Cm(CHART_WIDTH_CM))
-    # StrictUndefined: a tag mistyped while editing the template in Word is an error, not a blank.
-    environment = Environment(autoescape=True, undefined=StrictUndefined)
     try:
-        template.render(values, jinja_env=environment, autoescape=True)
+        template.render(values, jinja_env=_ENVIRONMENT, autoescape=True)
     except TemplateError as error:
         raise ReportTemplateError(f"{template_path}: {error}") from error
     fit_layout(template.docx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from tasks.documents.charts import (
     RESOLUTION_EMPTY,
     TREND_EMPTY,
     WIDTH_CM,
+    figure_png,
     month_label,
     resolution_chart_png,
     resolution_figure,
@@ -165,6 +167,37 @@ def test_charts_are_deterministic() -> None:
     assert resolution_chart_png(SEED_SPLIT) == resolution_chart_png(SEED_SPLIT)
     assert trend_chart_png(SEED_TREND) == trend_chart_png(SEED_TREND)
     assert b"Software" not in resolution_chart_png(SEED_SPLIT)
+
+
+# The trend chart draws its lines on a frame drawn once for the months (the axes, the labels,
+# the legend): what it gives must be what drawing the whole figure gives.
+UNEVEN_TREND = twelve_months(
+    lambda i: {
+        "early_rate": [0.0, 1.0, 0.37][i % 3],
+        "online_l34_rate": None if i == 4 else 0.05 * i,
+        "postal_rate": 1.0 - 0.08 * i,
+    }
+)
+LATER_TREND = [(month, {"postal_rate": 0.5}) for month in Period.parse("2024-11").trailing_months()]
+
+
+@pytest.mark.parametrize("points", [SEED_TREND, UNEVEN_TREND], ids=["seed", "uneven"])
+def test_a_trend_chart_is_its_whole_figure_drawn(points: list) -> None:
+    assert trend_chart_png(points) == figure_png(trend_figure(points))
+
+
+def test_a_trend_chart_does_not_depend_on_what_was_drawn_before() -> None:
+    first = trend_chart_png(UNEVEN_TREND)
+    trend_chart_png(SEED_TREND)
+    trend_chart_png(LATER_TREND)
+    again = trend_chart_png(UNEVEN_TREND)
+    drawn_apart: list[bytes] = []  # in a thread of its own: no frame drawn there before
+    thread = threading.Thread(target=lambda: drawn_apart.append(trend_chart_png(UNEVEN_TREND)))
+    thread.start()
+    thread.join()
+
+    assert first == again == drawn_apart[0]
+    assert trend_chart_png(SEED_TREND) != first
 
 
 def test_trend_chart_draws_percent_lines_with_month_labels() -> None:

@@ -452,6 +452,26 @@ def test_broken_template_names_itself_and_writes_nothing(tmp_path: Path) -> None
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
+# Each part of a template is compiled once and kept, keyed by its text: a template edited while
+# the service runs must be rendered as edited, and the same one rendered twice the same way.
+def test_a_template_edited_between_renders_is_rendered_as_edited(tmp_path: Path) -> None:
+    def template_saying(words: str) -> Path:
+        document = docx.Document()
+        document.add_paragraph(f"{words} {{{{ department_name }}}}")
+        path = tmp_path / f"{len(words)}.docx"
+        document.save(str(path))
+        return path
+
+    texts = []
+    for words in ("Kính gửi", "Đơn vị báo cáo:", "Kính gửi"):
+        out = render_report(template_saying(words), seed_context(), {}, tmp_path / "r.docx")
+        texts.append(all_text(docx.Document(str(out))))
+
+    name = seed_context()["department_name"]
+    assert [f"Kính gửi {name}"] == texts[0] == texts[2]
+    assert texts[1] == [f"Đơn vị báo cáo: {name}"]
+
+
 def test_missing_template_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nowhere\.docx"):
         render_report(tmp_path / "nowhere.docx", seed_context(), {}, tmp_path / "r.docx")
