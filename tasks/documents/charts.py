@@ -11,25 +11,18 @@ letter); drawn at the width it is placed at, so a size in points here is the pri
 none under 9 pt; at least 200 dpi there; no title inside the image (the caption under it in the
 document is the title); labels worded as the text says them ("mức độ 3,4", "bưu chính công ích").
 
-Drawing is pure CPU that holds the GIL, and it is most of what a report costs: `draw_charts`
-draws a report's two charts in worker processes where the machine has cores to spare, so the
-threads of a run go on with other departments' figures, documents and e-mails meanwhile. The
-workers are started with "spawn", which imports the main module again: as with any use of
-multiprocessing, a script that draws charts must guard its entry point with
-`if __name__ == "__main__":` (the `tthc-report` command, Prefect and pytest all do).
+Drawing is pure CPU that holds the GIL: `draw_charts` draws a report's two charts in worker
+processes where the machine has cores to spare (tasks/documents/workers.py), and a run renders
+each report, charts and all, in one of them (report_document.draw_and_render_report).
 """
 
 from __future__ import annotations
 
 import io
 import math
-import multiprocessing
-import os
 import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 import fontpkg_noto_serif
 import numpy
@@ -42,6 +35,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from tasks.documents.numbers import format_count, format_percent
+from tasks.documents.workers import run_all
 from tasks.figures.engine import FigureName, Figures, RateName, Rates
 from tasks.figures.periods import Period
 
@@ -59,12 +53,8 @@ SMALL_PT = 9.5
 _CM_PER_INCH = 2.54
 # palette_image averages each colour over every MEAN_SAMPLE_STEP-th pixel.
 MEAN_SAMPLE_STEP = 5
-# Worker processes that draw charts (at most, and never more than the cores).
-MAX_CHART_PROCESSES = 4
 # Trend frames (see _TrendFrame) a thread keeps at most.
 MAX_TREND_FRAMES = 2
-# How often a chart worker checks that the process that started it is still there.
-PARENT_CHECK_SECONDS = 1.0
 
 RESOLUTION_EMPTY = "Không phát sinh hồ sơ giải quyết"
 TREND_EMPTY = "Chưa có số liệu"
@@ -350,72 +340,9 @@ def _as_percent(rate: float | None, period: Period, key: str) -> float:
     return 100 * rate
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Make a chart worker end when the process that started it is gone, however it ended.
-
-    A worker waits on a queue whose pipe it also holds open itself, so a parent killed with
-    SIGKILL would otherwise leave it waiting for ever.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-class _ChartProcesses:
-    """The worker processes that draw charts: started on first use, shared by every thread.
-
-    None where they would not help or cannot run: a single core, or a daemonic process (a Dask
-    worker, for one), which may not start processes of its own.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._unavailable = False
-
-    def executor(self) -> ProcessPoolExecutor | None:
-        with self._lock:
-            if self._executor is None and not self._unavailable:
-                workers = min(os.cpu_count() or 1, MAX_CHART_PROCESSES)
-                if workers < 2 or multiprocessing.current_process().daemon:
-                    self._unavailable = True
-                else:
-                    # "spawn": forking a process that runs threads can copy a held lock.
-                    self._executor = ProcessPoolExecutor(
-                        workers,
-                        mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_exit_with_parent,
-                        initargs=(os.getpid(),),
-                    )
-            return self._executor
-
-    def discard(self, executor: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._executor is executor:
-                self._executor = None
-        executor.shutdown(wait=False, cancel_futures=True)
-
-
-_PROCESSES = _ChartProcesses()
-
-
 def draw_charts(figures: Figures, points: Sequence[tuple[Period, Rates]]) -> tuple[bytes, bytes]:
     """Draw the resolution chart and the trend chart, PNG bytes, side by side where possible."""
-    executor = _PROCESSES.executor()
-    if executor is not None:
-        try:
-            resolution = executor.submit(resolution_chart_png, figures)
-            trend = executor.submit(trend_chart_png, list(points))
-        except RuntimeError:  # the pool is broken or shut down (the interpreter exits)
-            _PROCESSES.discard(executor)
-        else:
-            try:
-                return resolution.result(), trend.result()
-            except BrokenProcessPool:  # a worker died (killed, out of memory)
-                _PROCESSES.discard(executor)
-    # Drawn here: the same bytes as in a worker process.
-    return resolution_chart_png(figures), trend_chart_png(list(points))
+    resolution, trend = run_all(
+        [partial(resolution_chart_png, figures), partial(trend_chart_png, list(points))]
+    )
+    return resolution, trend

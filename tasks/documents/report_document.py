@@ -29,7 +29,7 @@ from tasks.documents.report_text import (
     recipient_lines,
     subject_line,
 )
-from tasks.figures.engine import FiguresReport, Rates
+from tasks.figures.engine import Figures, FiguresReport, Rates
 from tasks.figures.periods import Period
 from tasks.national_index.standing import Standing
 from tasks.settings.models import Department, DepartmentTexts, Settings
@@ -185,6 +185,24 @@ def build_charts(report: FiguresReport, trend_points: TrendPoints) -> dict[str, 
 
     resolution, trend = draw_charts(report.figures, trend_points)
     return {"resolution": resolution, "trend": trend}
+
+
+def draw_and_render_report(
+    template_path: Path,
+    context: Mapping[str, Any],
+    figures: Figures,
+    trend_points: TrendPoints,
+    out_path: Path,
+) -> Path:
+    """Draw the report's two charts here and render it with them (see render_report).
+
+    A report's whole CPU work in one call, for a worker process (tasks/documents/workers.py):
+    it draws the charts itself, since a worker starts no workers of its own.
+    """
+    from tasks.documents.charts import resolution_chart_png, trend_chart_png
+
+    charts = {"resolution": resolution_chart_png(figures), "trend": trend_chart_png(trend_points)}
+    return render_report(template_path, context, charts, out_path)
 
 
 def render_report(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tasks.delivery.ledger import DeliveryOutcome, ReportMail, deliver_report
@@ -25,7 +26,8 @@ from tasks.documents.naming import (
     summary_name,
 )
 from tasks.documents.pdf import PdfConversionError, convert_to_pdf, submit_pdf, submitted_pdf
-from tasks.documents.report_document import build_charts, build_report_context, render_report
+from tasks.documents.report_document import build_report_context, draw_and_render_report
+from tasks.documents.workers import run_all
 from tasks.figures.engine import Figures, FiguresReport, Rates, compute_figures, compute_rates
 from tasks.figures.periods import Period
 from tasks.national_index.client import NationalIndexError
@@ -251,18 +253,26 @@ def render_department(
         settings=config.settings,
         standing=standing_of(index, department.national_index_code),
     )
-    docx = render_report(
-        REPORT_TEMPLATE,
-        context,
-        build_charts(report, figures.trend),
-        folder / f"{report_name(department_key, period)}.docx",
-    )
-    xlsx = write_department_data_form(
-        report,
-        department.name,
-        folder / f"{data_form_name(department_key, period)}.xlsx",
-        parent_authority=department.parent_authority,
-        place=config.settings.place,
+    # Charts, report and data form are pure CPU: rendered in worker processes where there are.
+    docx, xlsx = run_all(
+        [
+            partial(
+                draw_and_render_report,
+                REPORT_TEMPLATE,
+                context,
+                report.figures,
+                list(figures.trend),
+                folder / f"{report_name(department_key, period)}.docx",
+            ),
+            partial(
+                write_department_data_form,
+                report,
+                department.name,
+                folder / f"{data_form_name(department_key, period)}.xlsx",
+                parent_authority=department.parent_authority,
+                place=config.settings.place,
+            ),
+        ]
     )
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)

@@ -80,7 +80,7 @@ def start_send(province: Province, prefect_api: str, log: Path) -> subprocess.Po
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and its group, as a supervisor stopping the service does; reap it.
 
-    The group matters: the run's chart workers (tasks/documents/charts.py) outlive a parent killed alone.
+    The group matters: the run's document workers (tasks/documents/workers.py) outlive a parent killed alone.
     """
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
