@@ -236,6 +236,10 @@ def test_killed_after_the_server_has_a_message_before_its_250_then_rerun(
     province: Province, prefect_api: str, baseline: Baseline, scenario_log: ScenarioLog
 ) -> None:
     log = province.root / "send.log"
+    # One transaction at a time reaches DATA: another department's message, its DATA already
+    # with the server when the kill lands, would be a second message in the same state.
+    province.smtp.hold()
+    province.smtp.admit(1)
     process = start_send(province, prefect_api, log)
     killed = threading.Event()
 
@@ -252,6 +256,7 @@ def test_killed_after_the_server_has_a_message_before_its_250_then_rerun(
         if process.poll() is None:
             kill(process)
         province.smtp.on_stored = None
+        province.smtp.release()
     [first] = province.smtp.received
 
     started = time.monotonic()
