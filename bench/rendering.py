@@ -103,7 +103,7 @@ def run(quick: bool) -> BenchResult:
                 cases.append(
                     (
                         "document set: render_department",
-                        "charts + docx + xlsx + history",
+                        "charts + docx + xlsx + history; + PDF where LibreOffice is",
                         lambda: render_department(live, store, figures),
                     )
                 )
