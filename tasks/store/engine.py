@@ -146,6 +146,8 @@ def migrate(engine: Engine, steps: Mapping[int, MigrationStep], *, target: int) 
                 )
             if current == 0:
                 Base.metadata.create_all(connection)
+            # At the program's own version every table is there already: the database is opened
+            # for each step of each department, and looking for every table costs more than that.
             elif current < target:
                 for version in range(current + 1, target + 1):
                     step = steps.get(version)
@@ -153,8 +155,6 @@ def migrate(engine: Engine, steps: Mapping[int, MigrationStep], *, target: int) 
                         raise StorageError(f"no migration step to schema version {version}")
                     step(connection)
                 # Tables added by later releases are created here; the steps alter old ones.
-                # (At the program's version every table is there: it is opened for each step
-                # of each department, and looking for each table would cost more than the step.)
                 Base.metadata.create_all(connection)
             # Written on every open: a database that cannot be written fails here, at once,
             # naming itself, rather than in the middle of a department.
