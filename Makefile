@@ -22,14 +22,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# pip compiles the libraries it installs, not an editable project: compiled here, so that a
+# machine with PYTHONDONTWRITEBYTECODE set does not compile them at every command's start.
 $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m compileall -q flows tasks
 	touch $@
 
 $(DEV_STAMP): requirements-dev.lock requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m compileall -q flows tasks
 	touch $@
 
 demo: $(STAMP)

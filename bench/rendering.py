@@ -29,12 +29,9 @@ from tasks.documents.report_document import (
 )
 from tasks.figures.periods import Period
 from tasks.run.services import open_portal, open_store
-from tasks.run.steps import (
-    REPORT_TEMPLATE,
-    department_figures,
-    render_department,
-)
+from tasks.run.steps import department_figures, render_department
 from tasks.settings.loading import DEFAULT_CONFIG_DIR, load_config
+from tasks.settings.paths import REPORT_TEMPLATE
 
 DEPARTMENT = "STP"
 PERIOD = "2024-05"
@@ -73,7 +70,7 @@ def run(quick: bool) -> BenchResult:
                 trend_points=points,
                 settings=live.settings,
             )
-            charts = build_charts(report, points)
+            charts = build_charts(report.figures, points)
 
             cases: list[tuple[str, str, Callable[[], Any]]] = [
                 ("chart: resolution", "PNG", lambda: resolution_chart_png(report.figures)),
@@ -81,7 +78,7 @@ def run(quick: bool) -> BenchResult:
                 (
                     "charts: build_charts",
                     "both, in worker processes if >1 core",
-                    lambda: build_charts(report, points),
+                    lambda: build_charts(report.figures, points),
                 ),
                 (
                     "docx: our render_report",

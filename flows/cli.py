@@ -107,10 +107,20 @@ def load_for_cli(ctx: typer.Context) -> AppConfig:
 @app.command("check-config")
 def check_config_command(ctx: typer.Context) -> None:
     """Check the configuration files and the TTHC_* overrides; list every problem."""
-    from tasks.documents.template_check import check_templates
+    from tasks.documents.template_stamp import template_problems_unless_passed
+    from tasks.settings.paths import REPORT_TEMPLATE, SUMMARY_TEMPLATE
 
     config = load_for_cli(ctx)
-    problems = check_templates(config)
+
+    def check() -> list[str]:
+        # python-docx, docxtpl and Jinja: loaded only when the templates are checked
+        from tasks.documents.template_check import check_templates
+
+        return check_templates(config, REPORT_TEMPLATE, SUMMARY_TEMPLATE)
+
+    problems = template_problems_unless_passed(
+        config.output_dir, (REPORT_TEMPLATE, SUMMARY_TEMPLATE), check
+    )
     if problems:
         for problem in problems:
             typer.echo(problem, err=True)

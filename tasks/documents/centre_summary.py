@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined, TemplateError
+from jinja2 import TemplateError
 
 from tasks.documents.files import write_atomically
 from tasks.documents.index_text import summary_ranking, summary_scores
 from tasks.documents.layout import fit_columns, fit_layout, stamp_properties
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent, format_table_count
 from tasks.documents.report_text import date_line, recipient_lines
+from tasks.documents.word_template import TEMPLATE_ENVIRONMENT, WordTemplate
 from tasks.figures.engine import (
     FIGURE_KEYS,
     FigureName,
@@ -285,11 +285,9 @@ def render_centre_summary(
         signer=signer,
         standings=standings,
     )
-    template = DocxTemplate(str(template_path))
-    # StrictUndefined: a tag mistyped while editing the template in Word is an error, not a blank.
-    environment = Environment(autoescape=True, undefined=StrictUndefined)
+    template = WordTemplate(str(template_path))
     try:
-        template.render(context, jinja_env=environment, autoescape=True)
+        template.render(context, jinja_env=TEMPLATE_ENVIRONMENT, autoescape=True)
     except TemplateError as error:
         raise SummaryTemplateError(f"{template_path}: {error}") from error
     document = template.docx

@@ -7,7 +7,6 @@ the template is rendered with autoescape, and RichText escapes its own text.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from docx.shared import Cm
-from docxtpl import DocxTemplate, InlineImage, RichText
-from jinja2 import Environment, StrictUndefined, Template, TemplateError
+from docxtpl import InlineImage, RichText
+from jinja2 import TemplateError
 
 from tasks.documents.files import write_atomically
 from tasks.documents.index_text import index_lines
@@ -29,6 +28,7 @@ from tasks.documents.report_text import (
     recipient_lines,
     subject_line,
 )
+from tasks.documents.word_template import TEMPLATE_ENVIRONMENT, WordTemplate
 from tasks.figures.engine import Figures, FiguresReport, Rates
 from tasks.figures.periods import Period
 from tasks.national_index.standing import Standing
@@ -37,47 +37,6 @@ from tasks.settings.models import Department, DepartmentTexts, Settings
 CHART_KEYS: tuple[str, ...] = ("resolution", "trend")
 CHART_WIDTH_CM = 15.5
 TrendPoints = Sequence[tuple[Period, Rates]]
-
-
-# Template parts whose clean-up and compiled form are kept: the report's body, headers, footers
-# and properties, with room for a template edited while the service runs.
-COMPILED_PARTS = 16
-
-
-class _CompiledOnce(Environment):
-    """A Jinja environment that compiles each source once and keeps the compiled template.
-
-    docxtpl compiles every part of the template on every render; a run renders the same
-    template for every department, so all but the first compile are the same work again.
-    Keyed by the source itself: an edited template is compiled anew.
-    """
-
-    def __init__(self) -> None:
-        # StrictUndefined: a tag mistyped while editing the template in Word is an error, not
-        # a blank.
-        super().__init__(autoescape=True, undefined=StrictUndefined)
-        self._compiled = functools.lru_cache(maxsize=COMPILED_PARTS)(super().from_string)
-
-    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Template:
-        if globals is None and template_class is None and isinstance(source, str):
-            return self._compiled(source)
-        return super().from_string(source, globals, template_class)
-
-
-_ENVIRONMENT = _CompiledOnce()
-
-
-@functools.lru_cache(maxsize=COMPILED_PARTS)
-def _patched_xml(source: str) -> str:
-    # DocxTemplate.patch_xml reads nothing of its instance: the result depends on the XML alone.
-    return str(DocxTemplate.patch_xml(None, source))
-
-
-class _ReportTemplate(DocxTemplate):
-    """docxtpl's template, its tag clean-up done once for each part's XML (see _CompiledOnce)."""
-
-    def patch_xml(self, src_xml: str) -> str:
-        return _patched_xml(src_xml)
 
 
 class ReportTemplateError(ValueError):
@@ -177,13 +136,13 @@ def build_report_context(
     }
 
 
-def build_charts(report: FiguresReport, trend_points: TrendPoints) -> dict[str, bytes]:
+def build_charts(figures: Figures, trend_points: TrendPoints) -> dict[str, bytes]:
     """Return the report's two charts as PNG bytes, by CHART_KEYS (see tasks.charts.draw_charts)."""
     # matplotlib takes most of a second to import: `check-config` reads this module's
     # context builder and draws no chart, so it is loaded only here.
     from tasks.documents.charts import draw_charts
 
-    resolution, trend = draw_charts(report.figures, trend_points)
+    resolution, trend = draw_charts(figures, trend_points)
     return {"resolution": resolution, "trend": trend}
 
 
@@ -194,14 +153,12 @@ def draw_and_render_report(
     trend_points: TrendPoints,
     out_path: Path,
 ) -> Path:
-    """Draw the report's two charts here and render it with them (see render_report).
+    """Draw the report's two charts and render it with them (see render_report).
 
-    A report's whole CPU work in one call, for a worker process (tasks/documents/workers.py):
-    it draws the charts itself, since a worker starts no workers of its own.
+    A report's whole CPU work in one call, for a worker process (tasks/documents/workers.py),
+    where the charts are drawn one after the other: a worker starts no workers of its own.
     """
-    from tasks.documents.charts import resolution_chart_png, trend_chart_png
-
-    charts = {"resolution": resolution_chart_png(figures), "trend": trend_chart_png(trend_points)}
+    charts = build_charts(figures, trend_points)
     return render_report(template_path, context, charts, out_path)
 
 
@@ -224,12 +181,12 @@ def render_report(
         raise ValueError(f"unknown chart(s) {sorted(unknown)}; expected {list(CHART_KEYS)}")
     if not template_path.is_file():
         raise FileNotFoundError(f"report template {template_path} not found")
-    template = _ReportTemplate(str(template_path))
+    template = WordTemplate(str(template_path))
     values = dict(context)
     for key, png in charts.items():
         values[f"chart_{key}"] = InlineImage(template, io.BytesIO(png), width=Cm(CHART_WIDTH_CM))
     try:
-        template.render(values, jinja_env=_ENVIRONMENT, autoescape=True)
+        template.render(values, jinja_env=TEMPLATE_ENVIRONMENT, autoescape=True)
     except TemplateError as error:
         raise ReportTemplateError(f"{template_path}: {error}") from error
     fit_layout(template.docx)

@@ -27,12 +27,8 @@ from tasks.documents.centre_summary import summary_context
 from tasks.documents.report_document import build_report_context
 from tasks.figures.engine import compute_figures
 from tasks.figures.periods import Period
-from tasks.settings.loading import PROJECT_ROOT
 from tasks.settings.models import AppConfig, Department, Signer
-
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-REPORT_TEMPLATE = TEMPLATES_DIR / "report.docx"
-SUMMARY_TEMPLATE = TEMPLATES_DIR / "centre_summary.docx"
+from tasks.settings.paths import REPORT_TEMPLATE, SUMMARY_TEMPLATE
 
 _SAMPLE_PERIOD = Period.month(2024, 5)
 _SAMPLE_DATE = date(2024, 6, 3)

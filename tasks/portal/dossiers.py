@@ -181,18 +181,20 @@ _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # A time is checked by looking up its parts in small sets of every valid value (about 1 MB in
 # all) instead of converting five numbers: it runs for every time of every record read.
 # Years 1900-2999: a year 0000 (a default of some databases) or 9999 is no dossier's time.
+# Built by joining two-digit strings: formatting the 12,000 values took 20 ms of every start.
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 _YEARS = frozenset(f"{year:04d}" for year in range(1900, 3000))
+_HOURS = frozenset(_TWO_DIGITS[:24])
 _MONTH_DAY_HOURS = frozenset(
-    f"{month:02d}{day:02d}{hour:02d}"
-    for month in range(1, 13)
-    for day in range(1, _DAYS_IN_MONTH[month] + 1)
-    for hour in range(24)
-    if (month, day) != (2, 29)  # 29 February exists in leap years only: checked apart
+    [
+        _TWO_DIGITS[month] + _TWO_DIGITS[day] + hour
+        for month in range(1, 13)
+        for day in range(1, _DAYS_IN_MONTH[month] + 1)
+        if (month, day) != (2, 29)  # 29 February exists in leap years only: checked apart
+        for hour in _HOURS
+    ]
 )
-_HOURS = frozenset(f"{hour:02d}" for hour in range(24))
-MINUTE_SECONDS = frozenset(
-    f"{minute:02d}{second:02d}" for minute in range(60) for second in range(60)
-)
+MINUTE_SECONDS = frozenset([minute + second for minute in _TWO_DIGITS for second in _TWO_DIGITS])
 
 
 # The hours (yyyyMMddHH) already found valid: the times of one fetch share a few thousand,

@@ -42,15 +42,13 @@ from tasks.national_index.standing import (
 from tasks.portal.client import FetchStats, Portal
 from tasks.run.services import open_national_index
 from tasks.run.targets import CentreTarget, DepartmentTarget, Target
-from tasks.settings.loading import PROJECT_ROOT, fill_placeholders
+from tasks.settings.loading import fill_placeholders
 from tasks.settings.models import OFF, AppConfig, DepartmentRecipients
+from tasks.settings.paths import REPORT_TEMPLATE, SUMMARY_TEMPLATE
 from tasks.store.database import RunStore
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-REPORT_TEMPLATE = TEMPLATES_DIR / "report.docx"
-SUMMARY_TEMPLATE = TEMPLATES_DIR / "centre_summary.docx"
 TREND_MONTHS = 12
 
 TrendPoints = list[tuple[Period, Rates]]

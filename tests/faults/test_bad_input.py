@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from standins.smtp_server import LoopbackSmtpServer
-from tasks.documents.template_check import REPORT_TEMPLATE, SUMMARY_TEMPLATE, check_templates
+from tasks.documents.template_check import check_templates
 from tasks.settings.loading import load_config
+from tasks.settings.paths import REPORT_TEMPLATE, SUMMARY_TEMPLATE
 from tests.faults.conftest import ScenarioLog
 from tests.faults.province import FAST_RETRIES, write_config
 

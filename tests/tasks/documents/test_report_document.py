@@ -511,7 +511,7 @@ def test_number_line(symbol: str, line: str) -> None:
 def test_real_charts_are_embedded(tmp_path: Path) -> None:
     rates: dict[str, float | None] = {"postal_rate": 0.5, "early_rate": 0.9}
     points = [(month, rates) for month in MAY.trailing_months(12)]
-    charts = build_charts(seed_report(), points)
+    charts = build_charts(seed_report().figures, points)
     assert set(charts) == {"resolution", "trend"}
     assert all(png.startswith(b"\x89PNG") for png in charts.values())
     out = render_report(TEMPLATE, seed_context(), charts, tmp_path / "r.docx")

@@ -10,14 +10,13 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment
 
 from tasks.documents.template_check import (
-    REPORT_TEMPLATE,
-    SUMMARY_TEMPLATE,
     report_context_keys,
     summary_context_keys,
     template_problems,
 )
 from tasks.settings.loading import DEFAULT_CONFIG_DIR, load_config
 from tasks.settings.models import AppConfig
+from tasks.settings.paths import REPORT_TEMPLATE, SUMMARY_TEMPLATE
 
 
 @pytest.fixture(scope="module")
