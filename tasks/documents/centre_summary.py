@@ -20,6 +20,7 @@ from tasks.documents.index_text import summary_ranking, summary_scores
 from tasks.documents.layout import fit_columns, fit_layout, stamp_properties
 from tasks.documents.numbers import NOT_ARISEN, format_count, format_percent, format_table_count
 from tasks.documents.report_text import date_line, recipient_lines
+from tasks.documents.unused_styles import drop_unused_styles
 from tasks.documents.word_template import TEMPLATE_ENVIRONMENT, WordTemplate
 from tasks.figures.engine import (
     FIGURE_KEYS,
@@ -301,4 +302,5 @@ def render_centre_summary(
         author=settings.centre_name,
         when=now or datetime.now(UTC),
     )
+    drop_unused_styles(document)
     return write_atomically(out_path, template.save)

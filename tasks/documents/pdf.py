@@ -4,15 +4,19 @@ A PDF is a convenience: without LibreOffice the .docx alone is delivered and one
 so. A run converts through one `PdfConverter` (see `converting`): a few lanes, each running
 LibreOffice over a batch of the documents queued meanwhile, with a profile of its own kept for
 the run. Measured on a 2-core machine (LibreOffice 7.4): a new profile starts in about 3 s, a
-warm one costs about 2 s of CPU before its first document, and each report about 0.3 s more
-(two thirds of it the two chart images); one start per document tripled the province run of
+warm one costs 1.2-1.5 s of CPU before its first document, and each report about 0.14 s more
+(0.3 s before the reports shed the 150 styles they never used, see unused_styles, and kept
+their charts lossless, see PDF_FILTER); one start per document tripled the province run of
 120 agencies (bench/province.py). Lanes that took whatever was queued made 34 calls for its
 121 reports (3.6 a call); gathering a batch until somebody waits for a PDF, `max_batch`
-documents are queued or the first has waited `gather_seconds` makes 9.
+documents are queued or the first has waited `gather_seconds` makes 9 with batches of 16,
+5 with batches of 32 (the starts were then half of LibreOffice's CPU). Gathering for 4 s
+instead of 10 made 7 calls and no faster run.
 
 A long-lived LibreOffice driven through its Python bridge (`uno`: Debian's python3-uno, for
 the system's Python, not the project's) saves the starts but spent 0.37 s of CPU a report
-against 0.3 s for `--convert-to`: no gain. A `--convert-to` handed to an instance already
+against 0.3 s for `--convert-to`: no gain then. With the starts now half of LibreOffice's CPU
+in a province run, it is the next thing to measure again. A `--convert-to` handed to an instance already
 listening on a pipe is done by that instance, which then exits.
 
 Outside a `converting` block (the `render` command of one document, a Dask worker process)
@@ -40,9 +44,13 @@ from pathlib import Path
 from tasks.documents.files import write_atomically
 
 SOFFICE_NAMES: tuple[str, ...] = ("soffice", "libreoffice")
+# The charts kept as they are drawn (Flate), not re-encoded as JPEG: no JPEG artefacts around
+# their lines and labels, and 0.06 s less CPU a report (LibreOffice 7.4 on 2 cores). Filter
+# options in JSON are read from LibreOffice 7.4 on; an older one ignores them.
+PDF_FILTER = 'pdf:writer_pdf_Export:{"UseLosslessCompression":{"type":"boolean","value":"true"}}'
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_WORKERS = 2
-DEFAULT_MAX_BATCH = 16
+DEFAULT_MAX_BATCH = 32
 # How long a queued document waits for others to share a LibreOffice call with, when nobody
 # waits for its PDF yet: a call costs about 2 s of CPU before its first document.
 DEFAULT_GATHER_SECONDS = 10.0
@@ -357,7 +365,7 @@ class PdfConverter:
             "--nolockcheck",
             "--norestore",
             "--convert-to",
-            "pdf:writer_pdf_Export",
+            PDF_FILTER,
             "--outdir",
             str(out_dir),
             *(str(source) for source in sources),

@@ -28,6 +28,7 @@ from tasks.documents.report_text import (
     recipient_lines,
     subject_line,
 )
+from tasks.documents.unused_styles import drop_unused_styles
 from tasks.documents.word_template import TEMPLATE_ENVIRONMENT, WordTemplate
 from tasks.figures.engine import Figures, FiguresReport, Rates
 from tasks.figures.periods import Period
@@ -196,4 +197,5 @@ def render_report(
         author=context["department_name"],
         when=now or datetime.now(UTC),
     )
+    drop_unused_styles(template.docx)
     return write_atomically(out_path, template.save)

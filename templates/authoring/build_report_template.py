@@ -62,6 +62,8 @@ from docx_parts import (
     set_fonts,
 )
 
+from tasks.documents.unused_styles import drop_unused_styles
+
 OUTPUT = Path(__file__).resolve().parents[1] / "report.docx"
 
 CENTERED = "Báo cáo - Căn giữa"
@@ -299,6 +301,8 @@ def build(output: Path = OUTPUT) -> Path:
     document.core_properties.author = "tthc-report"
     document.core_properties.comments = ""
     drop_styles_with_effects(document)
+    # python-docx's default template brings 172 styles; LibreOffice reads each for every PDF.
+    drop_unused_styles(document)
     output.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(output))
     return output

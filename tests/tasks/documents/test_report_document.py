@@ -10,6 +10,7 @@ from typing import Any
 import docx
 import pytest
 from docx.document import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table
@@ -516,3 +517,26 @@ def test_real_charts_are_embedded(tmp_path: Path) -> None:
     assert all(png.startswith(b"\x89PNG") for png in charts.values())
     out = render_report(TEMPLATE, seed_context(), charts, tmp_path / "r.docx")
     assert len(docx.Document(str(out)).inline_shapes) == 2
+
+
+# --- styles ----------------------------------------------------------------------------------
+
+
+def test_the_report_carries_the_styles_it_uses_and_no_other(rendered: Document) -> None:
+    defined = {style.style_id for style in rendered.styles}
+    body = rendered.element.body
+    named = {str(v) for v in body.xpath(".//w:pStyle/@w:val | .//w:tblStyle/@w:val")}
+    assert named <= defined, f"styles named but not defined: {sorted(named - defined)}"
+    # python-docx's default template defined 172, which LibreOffice read for every PDF.
+    assert len(defined) <= 25, sorted(defined)
+    assert "LightShading-Accent1" not in defined
+
+
+def test_a_style_added_to_the_template_and_unused_is_left_out(tmp_path: Path) -> None:
+    # As after an edit in Word that defines a style no paragraph ends up using.
+    template = docx.Document(str(TEMPLATE))
+    template.styles.add_style("Kiểu thừa", WD_STYLE_TYPE.PARAGRAPH)
+    edited = tmp_path / "report.docx"
+    template.save(str(edited))
+    out = render_report(edited, seed_context(), CHARTS, tmp_path / "out.docx")
+    assert "Kiểu thừa" not in {style.name for style in docx.Document(str(out)).styles}
