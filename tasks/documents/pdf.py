@@ -6,7 +6,7 @@ LibreOffice over a batch of the documents queued meanwhile, with a profile of it
 the run. Measured on a 2-core machine (LibreOffice 7.4): a new profile starts in about 3 s, a
 warm one costs 1.2-1.5 s of CPU before its first document, and each report about 0.14 s more
 (0.3 s before the reports shed the 150 styles they never used, see unused_styles, and kept
-their charts lossless, see PDF_FILTER); one start per document tripled the province run of
+asked for lossless images, see PDF_FILTER); one start per document tripled the province run of
 120 agencies (bench/province.py). Lanes that took whatever was queued made 34 calls for its
 121 reports (3.6 a call); gathering a batch until somebody waits for a PDF, `max_batch`
 documents are queued or the first has waited `gather_seconds` makes 9 with batches of 16,
@@ -44,9 +44,9 @@ from pathlib import Path
 from tasks.documents.files import write_atomically
 
 SOFFICE_NAMES: tuple[str, ...] = ("soffice", "libreoffice")
-# The charts kept as they are drawn (Flate), not re-encoded as JPEG: no JPEG artefacts around
-# their lines and labels, and 0.06 s less CPU a report (LibreOffice 7.4 on 2 cores). Filter
-# options in JSON are read from LibreOffice 7.4 on; an older one ignores them.
+# Lossless images: the PDF is the same (the PNG charts went in losslessly already), but
+# LibreOffice no longer also tries JPEG on each: 0.07 s less CPU a report (LibreOffice 7.4,
+# 2 cores, alternated runs). Filter options written in JSON need LibreOffice 7.4 or later.
 PDF_FILTER = 'pdf:writer_pdf_Export:{"UseLosslessCompression":{"type":"boolean","value":"true"}}'
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_WORKERS = 2
