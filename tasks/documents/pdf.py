@@ -5,9 +5,9 @@ so. A run converts through one `PdfConverter` (see `converting`): a few lanes, e
 LibreOffice over a batch of the documents queued meanwhile, with a profile of its own kept for
 the run. Measured on a 2-core machine (LibreOffice 7.4): a new profile starts in about 3 s, a
 warm one costs 1.2-1.5 s of CPU before its first document, and each report about 0.14 s more
-(0.3 s before the reports shed the 150 styles they never used, see unused_styles, and kept
-asked for lossless images, see PDF_FILTER); one start per document tripled the province run of
-120 agencies (bench/province.py). Lanes that took whatever was queued made 34 calls for its
+(0.3 s before the reports shed the 150 styles they never used, see unused_styles, and the
+export asked for lossless images, see PDF_FILTER); one start per document tripled the province
+run of 120 agencies (bench/province.py). Lanes that took whatever was queued made 34 calls for its
 121 reports (3.6 a call); gathering a batch until somebody waits for a PDF, `max_batch`
 documents are queued or the first has waited `gather_seconds` makes 9 with batches of 16,
 5 with batches of 32 (the starts were then half of LibreOffice's CPU). Gathering for 4 s
@@ -15,9 +15,10 @@ instead of 10 made 7 calls and no faster run.
 
 A long-lived LibreOffice driven through its Python bridge (`uno`: Debian's python3-uno, for
 the system's Python, not the project's) saves the starts but spent 0.37 s of CPU a report
-against 0.3 s for `--convert-to`: no gain then. With the starts now half of LibreOffice's CPU
-in a province run, it is the next thing to measure again. A `--convert-to` handed to an instance already
-listening on a pipe is done by that instance, which then exits.
+against 0.3 s for `--convert-to`: no gain then. Measured again with the lean reports: 1.1 s
+to start once, then 0.15-0.17 s a report against 0.14 s; with the starts now half of
+LibreOffice's CPU in a province run, it is the next lever (not built). A `--convert-to` handed
+to an instance already listening on a pipe is done by that instance, which then exits.
 
 Outside a `converting` block (the `render` command of one document, a Dask worker process)
 `convert_to_pdf` converts its one document alone, as before.
@@ -52,7 +53,7 @@ DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_WORKERS = 2
 DEFAULT_MAX_BATCH = 32
 # How long a queued document waits for others to share a LibreOffice call with, when nobody
-# waits for its PDF yet: a call costs about 2 s of CPU before its first document.
+# waits for its PDF yet: a call costs 1.2-1.5 s of CPU before its first document.
 DEFAULT_GATHER_SECONDS = 10.0
 # How long close() waits for a lane to end after its LibreOffice was killed.
 _JOIN_SECONDS = 10.0
