@@ -15,6 +15,7 @@ stays: it only says how Word's menus show them.
 from __future__ import annotations
 
 from docx.document import Document
+from docx.opc.part import XmlPart
 from docx.oxml.ns import qn
 
 # Where a part names a style: paragraphs, runs, tables; numbering levels and their links.
@@ -31,10 +32,9 @@ def drop_unused_styles(document: Document) -> list[str]:
     styles = document.styles.element
     named: set[str] = set()
     for part in document.part.package.iter_parts():
-        element = getattr(part, "element", None)
-        if element is None or element is styles or not hasattr(element, "xpath"):
-            continue
-        named.update(str(value) for value in element.xpath(_STYLE_REFERENCES))
+        # Images and custom XML are parts too, kept as bytes: only parsed parts name styles.
+        if isinstance(part, XmlPart) and part.element is not styles:
+            named.update(str(value) for value in part.element.xpath(_STYLE_REFERENCES))
     by_id = {style.get(qn("w:styleId")): style for style in styles.iterchildren(qn("w:style"))}
     kept = {
         style_id
