@@ -28,7 +28,12 @@ from prefect.settings import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
-__all__ = ["RECORDER_SETTINGS", "end_with_this_process", "temporary_prefect_api"]
+__all__ = [
+    "RECORDER_SETTINGS",
+    "TEMPORARY_SERVER_SETTINGS",
+    "end_with_this_process",
+    "temporary_prefect_api",
+]
 
 # Prefect's server records each task run state it receives in a database transaction of its
 # own by default: a province run (120 agencies, about 370 task runs) then costs the server
@@ -40,6 +45,18 @@ RECORDER_SETTINGS: dict[str, object] = {
     "server.services.task_run_recorder.batch_size": 100,
     "server.services.task_run_recorder.read_batch_size": 100,
     "server.services.task_run_recorder.flush_interval": 1,
+}
+
+# A temporary server serves the flow runs of the one command that started it and ends with
+# it: nobody browses its event feed and it holds no automation. Storing every event (three a
+# task run, for the UI's event feed) and matching each against automations were half of its
+# CPU in a province run: 9-10 s with them, 4-5 s without (the province run of make bench).
+# Task runs, flow runs, logs and artifacts are recorded as before (the task-run recorder reads
+# the same events). A server of your own (README "1. Start the Prefect server") keeps both.
+TEMPORARY_SERVER_SETTINGS: dict[str, object] = {
+    **RECORDER_SETTINGS,
+    "server.services.event_persister.enabled": False,
+    "server.services.triggers.enabled": False,
 }
 
 # Runs in its own interpreter: watch the parent, end the child when the parent is gone, and
@@ -98,7 +115,7 @@ def temporary_prefect_api(
             yield
         return
     with (
-        temporary_settings(updates=RECORDER_SETTINGS),
+        temporary_settings(updates=TEMPORARY_SERVER_SETTINGS),
         prefect_test_harness(server_startup_timeout=startup_timeout),
     ):
         server = SubprocessASGIServer._instances.get(None)
@@ -115,7 +132,7 @@ def _kept_database_api(database: Path, startup_timeout: int) -> Iterator[None]:
     """Run a Prefect API server on `database` for the block, its process ended with this one."""
     database.parent.mkdir(parents=True, exist_ok=True)
     updates: dict[Any, object] = {
-        **RECORDER_SETTINGS,
+        **TEMPORARY_SERVER_SETTINGS,
         PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}",
         # Registering Prefect's block types takes the server a second at every start; the
         # service stores no block.

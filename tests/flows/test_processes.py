@@ -96,6 +96,9 @@ def test_the_demos_api_keeps_its_database_for_the_next_start_and_stops_its_serve
     # The server records task run states in batches (flows/processes.py RECORDER_SETTINGS).
     assert environment["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] == "100"
     assert environment["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "1.0"
+    # Nobody browses a temporary server's event feed and it holds no automation.
+    assert environment["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"] == "False"
+    assert environment["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] == "False"
 
 
 def _environment(pid: int) -> dict[str, str]:
