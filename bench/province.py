@@ -184,13 +184,16 @@ def run_direct(config_dir: Path, keys: list[str] | None = None) -> dict[str, Any
             )
 
         deliveries = {k: pool.submit(deliver, k) for k in selected}
+        # As the flow does: the Centre's summary written in this thread once every figure is in.
+        centre = None
+        if keys is None:
+            rows = [(live.department(k).name, figures[k].result().report) for k in selected]
+            centre = render_centre_documents.fn(live, period, rows, pdf_later=True)
         every: list[Future[Any]] = [*figures.values(), *documents.values(), *deliveries.values()]
         wait_all(every)
         for future in every:
             future.result()  # raise the first failure
-        if keys is None:
-            rows = [(live.department(k).name, figures[k].result().report) for k in selected]
-            centre = pool.submit(render_centre_documents.fn, live, period, rows).result()
+        if centre is not None:
             pool.submit(
                 deliver_centre_documents.fn,
                 live,

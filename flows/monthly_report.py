@@ -341,18 +341,47 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
         )
         for k in keys
     }
+    # The Centre's summary needs every department's figures and the index, nothing more: it
+    # is written as soon as they are in, in this thread, while the departments' reports are
+    # still written and sent; its PDF then shares a LibreOffice call with theirs instead of
+    # starting one of its own at the end of the run. Its message still goes last.
     _follow(
         [
             (index, "bộ chỉ số 766", "national index"),
-            *(
-                step
-                for k in keys
-                for step in (
-                    (figures[k], f"số liệu {k}", f"figures {k}"),
-                    (documents[k], f"báo cáo {k}", f"documents {k}"),
-                    (deliveries[k], f"gửi {k}", f"delivery {k}"),
-                )
-            ),
+            *((figures[k], f"số liệu {k}", f"figures {k}") for k in keys),
+        ],
+        deadline,
+        seconds,
+    )
+    fetched = (
+        index.result()
+        if index.state.is_completed()
+        else IndexFetch(period.key, problem=_error_text(index))
+    )
+    reports = {
+        k: figures[k].result().report if figures[k].state.is_completed() else None for k in keys
+    }
+    decision = decide_centre(plan, reports)
+    centre_documents: State[DocumentSet] | None = None
+    if decision.target is not None:
+        # Threads share this process's converter with the delivery; a Dask worker would not.
+        centre_documents = render_centre_documents(
+            settings,
+            period,
+            shield(decision.rows),
+            shield(fetched),
+            pdf_later=runner.kind == "default",
+            return_state=True,
+        )
+        step_done("báo cáo tổng hợp")
+    _follow(
+        [
+            step
+            for k in keys
+            for step in (
+                (documents[k], f"báo cáo {k}", f"documents {k}"),
+                (deliveries[k], f"gửi {k}", f"delivery {k}"),
+            )
         ],
         deadline,
         seconds,
@@ -370,52 +399,42 @@ def _run(config: AppConfig, plan: RunPlan, deadline: float) -> RunSummary:
                 ("delivery", deliveries[key]),
             ],
         )
-        if figures[key].state.is_completed():
-            result.report = figures[key].result().report
+        result.report = reports[key]
         if documents[key].state.is_completed():
             result.documents = documents[key].result()
         if deliveries[key].state.is_completed():
             result.delivery = deliveries[key].result()
         summary.departments.append(result)
-    summary.index = (
-        index.result()
-        if index.state.is_completed()
-        else IndexFetch(period.key, problem=_error_text(index))
-    )
+    summary.index = fetched
     summary.index_notes, summary.index_checks = steps.index_checks(
         config, summary.index, {r.key: r.report for r in summary.departments}
     )
 
-    decision = decide_centre(plan, {r.key: r.report for r in summary.departments})
-    if decision.target is None:
+    if decision.target is None or centre_documents is None:
         summary.centre_held = decision.held
         return summary
     centre = TargetResult(decision.target)
-    centre_documents: PrefectFuture[DocumentSet] = render_centre_documents.submit(
-        settings, period, shield(decision.rows), shield(summary.index)
-    )
-    centre_delivery: PrefectFuture[Any] = deliver_centre.submit(
-        settings,
-        period,
-        shield(centre_documents),
-        shield([report for _, report in decision.rows]),
-        plan.dry_run,
-        plan.force_resend,
-    )
-    _follow(
-        [
-            (centre_documents, "báo cáo tổng hợp", f"documents {centre.key}"),
-            (centre_delivery, "gửi tổng hợp", f"delivery {centre.key}"),
-        ],
-        deadline,
-        seconds,
-    )
-    centre.failure = _first_failure(
-        centre.key, [("documents", centre_documents), ("delivery", centre_delivery)]
-    )
-    if centre_documents.state.is_completed():
+    centre_delivery: PrefectFuture[Any] | None = None
+    if centre_documents.is_completed():
         centre.documents = centre_documents.result()
-    if centre_delivery.state.is_completed():
+        centre_delivery = deliver_centre.submit(
+            settings,
+            period,
+            shield(centre.documents),
+            shield([report for _, report in decision.rows]),
+            plan.dry_run,
+            plan.force_resend,
+        )
+        _follow([(centre_delivery, "gửi tổng hợp", f"delivery {centre.key}")], deadline, seconds)
+    # A summary that could not be written is never sent: its delivery did not run.
+    centre.failure = first_failure(
+        centre.key,
+        [
+            ("documents", _state_error_text(centre_documents)),
+            ("delivery", None if centre_delivery is None else _error_text(centre_delivery)),
+        ],
+    )
+    if centre_delivery is not None and centre_delivery.state.is_completed():
         centre.delivery = centre_delivery.result()
     summary.centre = centre
     return summary
@@ -447,11 +466,15 @@ def _first_failure(key: str, futures: list[tuple[Step, PrefectFuture[Any]]]) -> 
 
 def _error_text(future: PrefectFuture[Any]) -> str | None:
     """Return why the future's task did not complete (one line), None when it did."""
-    state = future.state
+    return _state_error_text(future.state)
+
+
+def _state_error_text(state: State[Any]) -> str | None:
+    """Return why the task that ended in `state` did not complete, None when it did."""
     if state.is_completed():
         return None
     try:
-        future.result(raise_on_failure=True)
+        state.result(raise_on_failure=True)
     except BaseException as error:  # the task's own exception, to name in the summary
         return f"{type(error).__name__}: {error}"
     return state.message or state.name or "failed"

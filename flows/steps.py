@@ -149,13 +149,14 @@ def render_centre_documents(
     period: Period,
     rows: list[tuple[str, FiguresReport]],
     index: IndexFetch | None = None,
+    pdf_later: bool = False,
 ) -> DocumentSet:
     """Write the Centre's summary report and data form over the departments' figures."""
     _step_logger().info(
         "tổng hợp %s: %d sở, báo cáo .docx và biểu mẫu .xlsx", period.key, len(rows)
     )
     with open_store(config) as store:
-        return steps.render_summary(config, store, period, rows, index)
+        return steps.render_summary(config, store, period, rows, index, pdf_later=pdf_later)
 
 
 @task(name="gui-tong-hop", task_run_name="gửi tổng hợp {period}", cache_policy=NO_CACHE)

@@ -313,8 +313,14 @@ def render_summary(
     period: Period,
     rows: list[tuple[str, FiguresReport]],
     index: IndexFetch | None = None,
+    *,
+    pdf_later: bool = False,
 ) -> DocumentSet:
-    """Write the Centre's summary report and data form over every department's figures."""
+    """Write the Centre's summary report and data form over every department's figures.
+
+    `pdf_later` as for `render_department`: the PDF joins the batches of the run's converter
+    and the delivery (`finish_pdf`) waits for it.
+    """
     centre = CentreTarget(config.settings.centre_name)
     folder = period_folder(config.output_dir, period)
     docx = render_centre_summary(
@@ -334,9 +340,13 @@ def render_summary(
         parent_authority=f"UBND {config.settings.province}",
         place=config.settings.place,
     )
-    pdf, notes = _pdf_of(config, docx)
     store.record_document(period, centre.ledger_key, "summary", docx)
-    return DocumentSet(period, centre.ledger_key, docx, xlsx, pdf, notes=notes)
+    documents = DocumentSet(period, centre.ledger_key, docx, xlsx)
+    if pdf_later and config.settings.documents.pdf != OFF and submit_pdf(docx):
+        documents.pdf_pending = True
+    else:
+        documents.pdf, documents.notes = _pdf_of(config, docx)
+    return documents
 
 
 def _pdf_of(config: AppConfig, docx: Path) -> tuple[Path | None, list[str]]:

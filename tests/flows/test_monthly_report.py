@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -334,3 +335,77 @@ def test_the_settings_runner_reads_no_configuration_and_refuses_work_before_a_ch
 @task
 def _double(value: int) -> int:
     return value * 2
+
+
+# A LibreOffice that writes a small PDF for every document of a call and logs each call's
+# documents, one line a call.
+LOGGING_SOFFICE = """#!{python}
+import pathlib, sys
+args = sys.argv[1:]
+out = pathlib.Path(args[args.index("--outdir") + 1])
+out.mkdir(parents=True, exist_ok=True)
+documents = [pathlib.Path(a) for a in args if a.endswith(".docx")]
+for document in documents:
+    (out / (document.stem + ".pdf")).write_bytes(b"%PDF-1.4 fake\\n")
+with open(pathlib.Path(sys.argv[0]).with_name("calls.log"), "a", encoding="utf-8") as log:
+    log.write("|".join(d.name for d in documents) + "\\n")
+"""
+
+
+@pytest.mark.pdf
+def test_the_centres_summary_goes_last_with_its_pdf_and_each_document_is_converted_once(
+    prefect_api: str, flow_setup: FlowSetup, tmp_path: Path
+) -> None:
+    folder = tmp_path / "libreoffice"
+    folder.mkdir()
+    program = folder / "soffice"
+    program.write_text(LOGGING_SOFFICE.format(python=sys.executable), encoding="utf-8")
+    program.chmod(0o755)
+    flow_setup.monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+
+    state = _run(period="2024-04")
+
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary.centre is not None and summary.centre.failure is None
+    last = flow_setup.smtp.received[-1]
+    assert sorted(last.attachments()) == sorted(
+        [
+            "Báo cáo tổng hợp TTHC 2024-04.docx",
+            "Báo cáo tổng hợp TTHC 2024-04.pdf",
+            "Biểu mẫu tổng hợp 2024-04.xlsx",
+        ]
+    )
+    departments = {result.key for result in summary.departments}
+    assert {key for key in departments if flow_setup.messages_for(key)} == departments
+    # The summary, written while the departments' reports still are, goes through the run's
+    # converter as they do: every document converted once (the calls the program above logged).
+    calls = [line.split("|") for line in (folder / "calls.log").read_text().splitlines()]
+    converted = [name for call in calls for name in call]
+    assert sorted(converted) == sorted(
+        [f"Báo cáo TTHC 2024-04 {key}.docx" for key in departments]
+        + ["Báo cáo tổng hợp TTHC 2024-04.docx"]
+    )
+
+
+def test_a_centres_summary_that_cannot_be_written_fails_alone_and_is_never_sent(
+    prefect_api: str, flow_setup: FlowSetup
+) -> None:
+    # A folder where the summary's .docx goes: writing it fails, as on a full disk.
+    blocked = flow_setup.output_dir / "reports" / "2024-06" / "Báo cáo tổng hợp TTHC 2024-06.docx"
+    blocked.mkdir(parents=True)
+
+    state = _run(period="2024-06")
+
+    assert state.is_failed()
+    assert state.message is not None
+    failures = [line for line in state.message.splitlines() if line.startswith("- ")]
+    assert len(failures) == 1 and failures[0].startswith("- CENTRE: "), state.message
+    keys = [department.key for department in flow_setup.config().departments.departments]
+    for key in keys:
+        assert _deliveries(flow_setup, key) == Counter(
+            dict.fromkeys(_recipients(flow_setup, key), 1)
+        )
+    assert not [m for m in flow_setup.smtp.received if "tổng hợp" in " ".join(m.attachments())]
+    [alert] = flow_setup.smtp.messages_to(OPERATOR)
+    assert "- CENTRE: " in alert.text()
