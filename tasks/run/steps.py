@@ -275,10 +275,7 @@ def render_department(
     store.record_document(period, department_key, "docx", docx)
     store.record_document(period, department_key, "xlsx", xlsx)
     documents = DocumentSet(period, department_key, docx, xlsx)
-    if pdf_later and config.settings.documents.pdf != OFF and submit_pdf(docx):
-        documents.pdf_pending = True
-        return documents
-    documents.pdf, documents.notes = _pdf_of(config, docx)
+    _add_pdf(config, documents, pdf_later)
     if documents.pdf is not None:
         store.record_document(period, department_key, "pdf", documents.pdf)
     return documents
@@ -342,11 +339,16 @@ def render_summary(
     )
     store.record_document(period, centre.ledger_key, "summary", docx)
     documents = DocumentSet(period, centre.ledger_key, docx, xlsx)
-    if pdf_later and config.settings.documents.pdf != OFF and submit_pdf(docx):
+    _add_pdf(config, documents, pdf_later)
+    return documents
+
+
+def _add_pdf(config: AppConfig, documents: DocumentSet, pdf_later: bool) -> None:
+    """Queue the report's PDF with the run's converter when `pdf_later`, else convert it now."""
+    if pdf_later and config.settings.documents.pdf != OFF and submit_pdf(documents.report):
         documents.pdf_pending = True
     else:
-        documents.pdf, documents.notes = _pdf_of(config, docx)
-    return documents
+        documents.pdf, documents.notes = _pdf_of(config, documents.report)
 
 
 def _pdf_of(config: AppConfig, docx: Path) -> tuple[Path | None, list[str]]:
