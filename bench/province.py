@@ -247,6 +247,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "direct": ("direct", "off"),
     "prefect": ("prefect", "off"),
     "prefect-pdf": ("prefect", "auto"),
+    "floor": ("floor", "off"),
 }
 
 
@@ -266,7 +267,11 @@ def run(quick: bool) -> BenchResult:
         int(g["count"]) * int(g.get("dossiers", 0)) for g in data.get("agency_groups", [])
     )
     timings = {kind: Timing() for kind in kinds}
-    actions = {"direct": run_direct_all, "prefect": run_flow_all}
+    actions = {
+        "direct": run_direct_all,
+        "prefect": run_flow_all,
+        "floor": lambda _config: run_prefect_floor(len(keys)),
+    }
     outputs: dict[str, Path] = {}
     cold: float | None = None
     load: list[list[float]] = []
@@ -345,6 +350,23 @@ def run(quick: bool) -> BenchResult:
     result.add("Prefect run: CPU", prefect_cpu, "s", "run + chart workers + Prefect API")
     result.add("direct (.fn) run: CPU", direct_cpu, "s", "run + chart workers + Prefect API")
     result.add("orchestration overhead, CPU", prefect_cpu / direct_cpu, "x", "load elsewhere aside")
+    floor = median(timings["floor"].wall)
+    result.add("Prefect run - direct run, no PDF", prefect - direct, "s", "medians, wall")
+    result.add(
+        "Prefect alone: same task graph, no-op tasks",
+        floor,
+        "s",
+        f"{len(keys) * 3 + 3} task runs, median",
+    )
+    result.add(
+        "Prefect alone: CPU", median(timings["floor"].cpu), "s", "this process + Prefect API"
+    )
+    result.add(
+        "overhead if the work cost nothing more",
+        (direct + floor) / direct,
+        "x",
+        "(direct + Prefect alone) / direct",
+    )
     if libreoffice:
         with_pdf = median(timings["prefect-pdf"].wall)
         result.add("Prefect run WITH PDFs: wall time", with_pdf, "s", f"median of {rounds}")
@@ -409,6 +431,51 @@ def run_flow_all(config_dir: Path) -> None:
     """Run the flow for every department and the Centre."""
     del config_dir  # the flow reads $TTHC_CONFIG_DIR
     run_flow()
+
+
+def run_prefect_floor(departments: int) -> None:
+    """Run the monthly flow's task graph with tasks that do nothing: what Prefect alone costs.
+
+    The same shape as `flows.monthly_report._run`: the national index, then for each department
+    its figures, its documents (after the figures and the index) and its delivery (after both),
+    the Centre's summary and its delivery; the same task runner and concurrency, results passed
+    as futures. Its wall time is the part of the orchestration overhead no change to our own
+    tasks can remove.
+    """
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.futures import wait
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    @task(cache_policy=NO_CACHE, task_run_name="bộ chỉ số 766")
+    def index() -> int:
+        return 0
+
+    @task(cache_policy=NO_CACHE, task_run_name="số liệu {key}")
+    def figures(key: str) -> int:
+        return 0
+
+    @task(cache_policy=NO_CACHE, task_run_name="báo cáo {key}")
+    def documents(key: str, figures: int, index: int) -> int:
+        return figures + index
+
+    @task(cache_policy=NO_CACHE, task_run_name="gửi {key}")
+    def deliver(key: str, documents: int, figures: int) -> int:
+        return documents + figures
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENCY))
+    def task_graph(count: int) -> int:
+        keys = [f"DV-{number}" for number in range(count)]
+        # Futures go in as arguments, which submit()'s typed overloads do not express.
+        standing: Any = index.submit()
+        counted: dict[str, Any] = {k: figures.submit(k) for k in keys}
+        written: dict[str, Any] = {k: documents.submit(k, counted[k], standing) for k in keys}
+        sent = [deliver.submit(k, written[k], counted[k]) for k in keys]
+        summary: Any = documents.submit("tổng hợp", 0, standing)
+        wait(sent)
+        return int(deliver.submit("tổng hợp", summary, 0).result())
+
+    task_graph(departments)
 
 
 def warm_up_flow() -> None:
