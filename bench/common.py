@@ -189,6 +189,8 @@ def tree_cpu_seconds(exclude: Collection[int] = ()) -> dict[int, float]:
     """Return the CPU seconds used so far by this process and each of its descendants, by pid.
 
     Processes in `exclude` (and theirs) are left out: the portal simulator is not the service.
+    This process's entry includes the children it has waited for (LibreOffice's calls, which
+    end within a run): a process that has ended is no longer among the descendants.
     """
     import psutil  # in the lock (a dependency of distributed); only this needs it
 
@@ -202,6 +204,8 @@ def tree_cpu_seconds(exclude: Collection[int] = ()) -> dict[int, float]:
                 continue
             times = process.cpu_times()
             seconds[process.pid] = times.user + times.system
+            if process is me:
+                seconds[process.pid] += times.children_user + times.children_system
         except psutil.Error:  # ended meanwhile
             continue
     return seconds

@@ -372,7 +372,12 @@ def run(quick: bool) -> BenchResult:
         result.add("Prefect run WITH PDFs: wall time", with_pdf, "s", f"median of {rounds}")
         result.add("PDFs written", pdfs, "", "one per report, Centre's included")
         result.add("PDF cost", with_pdf / prefect, "x", "with PDFs / without, Prefect runs")
-        result.add("Prefect run WITH PDFs: CPU", median(timings["prefect-pdf"].cpu), "s")
+        result.add(
+            "Prefect run WITH PDFs: CPU",
+            median(timings["prefect-pdf"].cpu),
+            "s",
+            "LibreOffice's calls included",
+        )
     else:
         result.add("Prefect run WITH PDFs", float("nan"), "s", "LibreOffice is not installed")
     result.add("history fill (outside timing)", fill_seconds, "s", f"{history_records:,} records")
