@@ -309,7 +309,9 @@ def run(quick: bool) -> BenchResult:
             # Alternated, so that a burst of load from elsewhere hits every kind alike.
             for number in range(rounds):
                 for kind, (how, pdf) in kinds.items():
-                    with environment_overrides(output_for(f"{kind}-{number}", pdf)):
+                    with environment_overrides(
+                        output_for(f"{kind}-{number}", pdf, with_history=how != "floor")
+                    ):
                         before = tree_cpu_seconds(exclude=[simulator.pid])
                         started = time.perf_counter()
                         actions[how](config_dir)
